@@ -1,0 +1,98 @@
+// Package config reads the TOML file that describes one container and the
+// workloads miniinit runs inside it. minispawn and miniinit read the same
+// file, so each takes the parts it needs.
+//
+// Vocabulary: a workload is what the file names (a command and how to run
+// it); a process is one running instance of a workload.
+//
+// Decoding is strict: an unknown key, a value of the wrong type and a bad
+// value are all errors that name file:line:column, and Parse reports every
+// problem in the file at once.
+package config
+
+import "time"
+
+// Config is one parsed and validated file. Zero values mean "the default",
+// which Parse fills in where a default exists.
+type Config struct {
+	// Name names the container: its cgroup, and its hostname unless
+	// Hostname is set. Letters, digits, '-', '_' and '.', at most 64.
+	Name string `toml:"name"`
+	// Hostname defaults to Name.
+	Hostname string `toml:"hostname"`
+
+	Rootfs    Rootfs     `toml:"rootfs"`
+	Limits    Limits     `toml:"limits"`
+	Init      Init       `toml:"init"`
+	Workloads []Workload `toml:"workload"`
+
+	// File is the name the configuration was read from, for messages.
+	File string `toml:"-"`
+}
+
+// Rootfs says where the container's root filesystem comes from: an existing
+// directory (Path), or a minimal root built from host binaries (Build).
+// Exactly one of the two is set.
+type Rootfs struct {
+	// Path is an existing directory used as the root.
+	Path string `toml:"path"`
+	// Build lists absolute host paths of binaries to copy into a fresh
+	// root, each with the shared libraries its ELF headers need and the
+	// dynamic loader.
+	Build []string `toml:"build"`
+	// Cache, with Build, keeps the built root in this directory and reuses
+	// it while the binaries are unchanged. Without it the built root is
+	// ephemeral: it lives on a tmpfs inside the container's own mount
+	// namespace and disappears with it, whatever way the container ends.
+	Cache string `toml:"cache"`
+	// ReadOnly mounts the root read-only.
+	ReadOnly bool `toml:"readonly"`
+}
+
+// Limits are the container's cgroup limits. Zero means no limit.
+type Limits struct {
+	// Memory is the memory limit in bytes ("256M", "1G", or an integer).
+	Memory ByteSize `toml:"memory"`
+	// Pids is the most tasks the container may hold at once.
+	Pids int64 `toml:"pids"`
+}
+
+// Init holds miniinit's own settings.
+type Init struct {
+	// Grace is how long miniinit waits, after sending SIGTERM to the
+	// processes left when the main workload ends, before SIGKILL.
+	// Default 5s.
+	Grace Duration `toml:"grace"`
+	// Report, when set, is a file miniinit writes a JSON end-of-run report
+	// to ("-" for stderr).
+	Report string `toml:"report"`
+}
+
+// Workload is one command miniinit starts and watches.
+type Workload struct {
+	// Name identifies the workload in logs and reports; unique.
+	Name string `toml:"name"`
+	// Command is the program: an absolute path, or a name looked up in
+	// the workload's PATH.
+	Command string `toml:"command"`
+	// Args follow Command on its command line (argv[1:]).
+	Args []string `toml:"args"`
+	// Env is added to the workload's environment.
+	Env map[string]string `toml:"env"`
+	// Cwd is the working directory; default "/".
+	Cwd string `toml:"cwd"`
+	// Main marks the workload whose exit ends the container and whose
+	// exit code becomes the container's. With one workload it is main
+	// whether or not this is set; with several, at most one may be.
+	Main bool `toml:"main"`
+}
+
+// DefaultGrace is Init.Grace when the file does not set it.
+const DefaultGrace = 5 * time.Second
+
+// Duration is a time.Duration written as a Go duration string ("5s").
+type Duration struct{ time.Duration }
+
+// ByteSize is a size in bytes written as an integer or with a binary suffix
+// K, M, G or T ("512M" is 512 MiB).
+type ByteSize int64

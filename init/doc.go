@@ -1,0 +1,12 @@
+// Package init is not a package: Go reserves the name init for package
+// initialisers, so a directory init/ cannot be imported under its own name.
+// The directory is instead the home of the small packages miniinit is built
+// from, each importable under a name of its own:
+//
+//   - init/pid1: the PID 1 duties (reaping, signal forwarding, draining,
+//     exit codes), usable as PID 1 of a namespace or as a child subreaper.
+//   - init/roottest: the one gate for tests that need root, shared by every
+//     package of the module.
+//
+// This file exists only to carry that explanation; nothing imports it.
+package init

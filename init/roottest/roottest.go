@@ -1,0 +1,25 @@
+// Package roottest is the single gate for tests that need root.
+//
+// A developer who runs the suite as an ordinary user sees those tests
+// skipped, with the reason. When the CI environment variable is set (as the
+// project's CI does), a missing privilege is a failure instead: nothing may
+// skip silently there.
+package roottest
+
+import (
+	"os"
+	"testing"
+)
+
+// Require stops the test unless the process runs as root. It skips for a
+// developer and fails under CI.
+func Require(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("test needs root and CI is set: run the suite as root")
+	}
+	t.Skip("needs root (set CI=1 to make this a failure)")
+}
