@@ -8,11 +8,11 @@
 # The figure is the whole wall time; the note also gives the init's own
 # share (median minus the baseline's median), which is what the ratio hides.
 #
-# env: MINIINIT, MINIINIT_PLAIN, CAND_NAME, PEERS, RUNS (default 150, QUICK 30)
+# env: MINIINIT, MINIINIT_PLAIN, CAND_NAME, PEERS, RUNS (default 300, QUICK 40)
 # shellcheck source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
 
-RUNS=${RUNS:-$(quick 150 30)}
+RUNS=${RUNS:-$(quick 300 40)}
 TRUE=/bin/true
 UNSHARE=$(command -v unshare)
 raw=$RAW_DIR/B1.txt
