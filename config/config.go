@@ -1,13 +1,3 @@
-// Package config reads the TOML file that describes one container and the
-// workloads miniinit runs inside it. minispawn and miniinit read the same
-// file, so each takes the parts it needs.
-//
-// Vocabulary: a workload is what the file names (a command and how to run
-// it); a process is one running instance of a workload.
-//
-// Decoding is strict: an unknown key, a value of the wrong type and a bad
-// value are all errors that name file:line:column, and Parse reports every
-// problem in the file at once.
 package config
 
 import "time"

@@ -1,0 +1,122 @@
+// Package config reads the TOML file that describes one container and the
+// workloads miniinit runs inside it. minispawn and miniinit read the same
+// file, so each takes the parts it needs.
+//
+// Vocabulary: a workload is what the file names (a command and how to run
+// it); a process is one running instance of a workload.
+//
+// # The file
+//
+// An annotated example with every key (only name, a rootfs source and one
+// workload with a command are required):
+//
+//	# The container's name: its cgroup, and its hostname unless hostname
+//	# is set. Letters, digits, '-', '_' and '.'; at most 64; no leading '.'.
+//	name = "web-1"
+//	# Optional; default: name. RFC 1123: dot-separated labels of letters,
+//	# digits and '-' (not at either end of a label); at most 64 in all.
+//	hostname = "web"
+//
+//	# Where the root filesystem comes from: exactly one of path and build.
+//	[rootfs]
+//	# An existing directory, used as the root.
+//	path = "/srv/roots/web"
+//	# Or: host binaries copied into a fresh root with the shared libraries
+//	# they need and the dynamic loader.
+//	# build = ["/bin/sh", "/usr/bin/env"]
+//	# With build only: keep the built root here and reuse it while the
+//	# binaries are unchanged. Without it the root lives on a tmpfs and
+//	# goes away with the container.
+//	# cache = "/var/cache/minispawn/web"
+//	# Mount the root read-only. Default false.
+//	readonly = true
+//
+//	# cgroup limits. 0, or no key, means no limit.
+//	[limits]
+//	# Bytes: an integer, or a string with a suffix K, M, G or T (powers
+//	# of 1024, upper case): "256M" is 268435456.
+//	memory = "256M"
+//	# The most tasks (processes and threads) the container may hold.
+//	pids = 64
+//
+//	# miniinit's own settings.
+//	[init]
+//	# How long to wait after SIGTERM before SIGKILL, for the processes
+//	# left when the main workload ends. A Go duration, positive;
+//	# default 5s.
+//	grace = "10s"
+//	# Write a JSON end-of-run report to this absolute file name, or "-"
+//	# for stderr. Default: no report.
+//	report = "-"
+//
+//	# One [[workload]] table per command to run; at least one.
+//	[[workload]]
+//	# Unique; same characters as the container's name.
+//	name = "web"
+//	# An absolute path, or a name looked up in the workload's PATH.
+//	command = "/usr/bin/web"
+//	# argv[1:].
+//	args = ["--port", "8080"]
+//	# Added to the environment. Names: not empty, no '=', no NUL.
+//	env = { PORT = "8080", MODE = "production" }
+//	# Absolute. Default "/".
+//	cwd = "/srv"
+//	# The workload whose exit ends the container, and whose exit code
+//	# becomes the container's.
+//	main = true
+//
+//	[[workload]]
+//	name = "logger"
+//	command = "logger-daemon"
+//
+// A table may also be written inline or with dotted keys, as TOML allows:
+// `rootfs.path = "/srv/root"` or `rootfs = { path = "/srv/root" }`.
+//
+// # Rules
+//
+// The main workload: with exactly one workload it is main whether or not
+// it sets main. With several, exactly one must set main = true; none is an
+// error ("one workload must set main = true"), because guessing which
+// process's exit ends the container would be worse than asking.
+//
+// Paths (rootfs.path, rootfs.build, rootfs.cache, workload cwd,
+// init.report) must be absolute and clean ("/a/b", not "a/b", "/a/./b" or
+// "/a/b/"): the container is set up far from the directory the file was
+// written in, and a path must mean one thing.
+//
+// Keys are case-sensitive and exact: TOML libraries often match "Name" to
+// name, this package reports it as an unknown key instead, as it does any
+// key it does not know.
+//
+// # Errors
+//
+// Decoding is strict: an unknown key, a value of the wrong type and a bad
+// value are all errors that name file:line:column, and Parse reports every
+// problem in the file at once (a syntax error alone stops it, as nothing
+// after it can be read). The error is an [Errors] value, sorted by
+// position, printed one problem per line:
+//
+//	app.toml:3:1: unknown key "Hostname" (keys are case-sensitive: did you mean "hostname"?)
+//	app.toml:12:1: limits: memory "12Q" is not a size (write a number of bytes, ...)
+//	app.toml:26:1: workload "web": command is required (an absolute path, or a name looked up in PATH)
+//
+// The position is that of the key concerned; for a missing key, that of
+// its table's header; for a missing table, the start of the file. Columns
+// count bytes from 1.
+//
+// # Defaults
+//
+// Defaults are filled in after validation, in one place (applyDefaults):
+// hostname = name, init.grace = 5s (DefaultGrace), workload cwd = "/",
+// and main = true for a single workload. A zero value written explicitly
+// where a default exists is an error (grace = "0s", hostname = "", cwd =
+// ""), not a silent default.
+//
+// # Adding a key
+//
+// The schema is the Go types: a struct field with a `toml:"key"` tag is a
+// key, and its Go type says what values it takes ([encoding.TextUnmarshaler]
+// types take strings, as Duration and ByteSize do). Add the field, then its
+// rule to the section's function in validate.go (the checks list), a line
+// to the example above, and fixtures under testdata.
+package config

@@ -1,0 +1,90 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Load reads the file at path and parses it; see Parse. An error reading
+// the file is returned as it is (an *fs.PathError, wrapped); a problem in
+// its content as Errors.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates a configuration, naming it name in messages
+// and in Config.File, and fills in the defaults (see applyDefaults).
+//
+// On any problem it returns a nil *Config and an Errors value holding every
+// problem found, each at its file:line:col. A syntax error stops parsing,
+// so it is reported alone; otherwise unknown keys, wrong types, bad values
+// and broken rules all come together.
+func Parse(name string, data []byte) (*Config, error) {
+	// 1. Syntax: BurntSushi/toml parses into generic values. Nothing
+	//    else can be checked in a document that does not parse.
+	var raw map[string]any
+	if _, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&raw); err != nil {
+		return nil, Errors{syntaxError(name, data, err)}
+	}
+	r := &reporter{file: name, ps: indexPositions(data), raw: raw}
+
+	// 2. Schema and types: every key known, every value of its type.
+	var c Config
+	r.decode(nil, raw, reflect.ValueOf(&c).Elem())
+
+	// 3. Rules, on the values as written: before the defaults, so that
+	//    an explicit bad value ("grace = '0s'") is not hidden by one.
+	for _, check := range checks {
+		check(r, &c)
+	}
+	if len(r.errs) > 0 {
+		r.errs.sort()
+		return nil, r.errs
+	}
+
+	// 4. Defaults, into what is now known to be valid.
+	c.File = name
+	applyDefaults(&c)
+	return &c, nil
+}
+
+// syntaxError turns what BurntSushi/toml returned into our form.
+func syntaxError(name string, data []byte, err error) *Error {
+	var pe toml.ParseError
+	if !errors.As(err, &pe) {
+		return &Error{File: name, Line: 1, Col: 1, Msg: oneLine("syntax error: " + err.Error())}
+	}
+	line, col := pe.Position.Line, errorColumn(data, pe.Position)
+	if line < 1 {
+		line = 1
+	}
+	return &Error{File: name, Line: line, Col: col, Msg: oneLine("syntax error: " + pe.Message)}
+}
+
+// errorColumn computes the column of a parse error from its line and byte
+// offset. The library's own Col is derived differently and can be off at
+// the start of a line; both Line and Start come from its lexer.
+func errorColumn(data []byte, p toml.Position) int {
+	data = stripBOM(data)
+	start := 0
+	for line := 1; line < p.Line; line++ {
+		i := bytes.IndexByte(data[start:], '\n')
+		if i < 0 {
+			return max(p.Col, 1)
+		}
+		start += i + 1
+	}
+	if col := p.Start - start + 1; col >= 1 && p.Start <= len(data) {
+		return col
+	}
+	return max(p.Col, 1)
+}
