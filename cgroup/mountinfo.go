@@ -1,0 +1,72 @@
+package cgroup
+
+import (
+	"fmt"
+	"strings"
+)
+
+// mountEntry is the part of one /proc/PID/mountinfo line that detection
+// needs.
+type mountEntry struct {
+	// Root is the directory of the filesystem mounted here ("/" unless a
+	// subtree is bind-mounted, as in a container's cgroup namespace).
+	Root       string
+	MountPoint string
+	FSType     string
+	// SuperOptions are the per-superblock options; for a v1 cgroup mount
+	// they name its controllers ("rw,memory").
+	SuperOptions []string
+}
+
+// parseMountinfo parses the text of /proc/PID/mountinfo (proc(5)):
+//
+//	36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
+//	(1)(2)(3)   (4)   (5)      (6)      (7)   (8) (9)   (10)         (11)
+//
+// Field 7 is zero or more optional fields, ended by the "-" of field 8.
+func parseMountinfo(text string) ([]mountEntry, error) {
+	var out []mountEntry
+	for n, line := range strings.Split(text, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		f := strings.Fields(line)
+		sep := -1
+		for i := 6; i < len(f); i++ {
+			if f[i] == "-" {
+				sep = i
+				break
+			}
+		}
+		if len(f) < 6 || sep < 0 || len(f) < sep+4 {
+			return nil, fmt.Errorf("mountinfo line %d: malformed: %q", n+1, line)
+		}
+		out = append(out, mountEntry{
+			Root:         unescapeOctal(f[3]),
+			MountPoint:   unescapeOctal(f[4]),
+			FSType:       f[sep+1],
+			SuperOptions: strings.Split(f[sep+3], ","),
+		})
+	}
+	return out, nil
+}
+
+// unescapeOctal undoes the kernel's escaping of path fields: space, tab,
+// newline and backslash appear as \040, \011, \012 and \134.
+func unescapeOctal(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1]) && isOctal(s[i+2]) && isOctal(s[i+3]) {
+			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
+			i += 3
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isOctal(c byte) bool { return c >= '0' && c <= '7' }
