@@ -63,28 +63,24 @@ func syntaxError(name string, data []byte, err error) *Error {
 	if !errors.As(err, &pe) {
 		return &Error{File: name, Line: 1, Col: 1, Msg: oneLine("syntax error: " + err.Error())}
 	}
-	line, col := pe.Position.Line, errorColumn(data, pe.Position)
-	if line < 1 {
-		line = 1
-	}
-	return &Error{File: name, Line: line, Col: col, Msg: oneLine("syntax error: " + pe.Message)}
+	at := errorPos(stripBOM(data), pe.Position)
+	return &Error{File: name, Line: at.line, Col: at.col, Msg: oneLine("syntax error: " + pe.Message)}
 }
 
-// errorColumn computes the column of a parse error from its line and byte
-// offset. The library's own Col is derived differently and can be off at
-// the start of a line; both Line and Start come from its lexer.
-func errorColumn(data []byte, p toml.Position) int {
-	data = stripBOM(data)
-	start := 0
-	for line := 1; line < p.Line; line++ {
-		i := bytes.IndexByte(data[start:], '\n')
-		if i < 0 {
-			return max(p.Col, 1)
-		}
-		start += i + 1
+// errorPos places a parse error by its byte offset, Start, which is what
+// the library's lexer knows best. Its Line is that of the lexer after the
+// offending byte (one too far when that byte is a newline), and its Col is
+// recomputed from Start in a way that can disagree with Line; the error's
+// span may also begin with the blank before the offending word.
+func errorPos(data []byte, p toml.Position) pos {
+	start := p.Start
+	if start < 0 || start > len(data) || start == 0 && p.Line > 1 {
+		return pos{max(p.Line, 1), max(p.Col, 1)}
 	}
-	if col := p.Start - start + 1; col >= 1 && p.Start <= len(data) {
-		return col
+	for n := p.Len; n > 1 && start < len(data) && (data[start] == ' ' || data[start] == '\t'); n-- {
+		start++
 	}
-	return max(p.Col, 1)
+	line := 1 + bytes.Count(data[:start], []byte("\n"))
+	col := start - (bytes.LastIndexByte(data[:start], '\n') + 1) + 1
+	return pos{line, col}
 }

@@ -22,7 +22,7 @@ func (d *Duration) UnmarshalText(text []byte) error {
 // MarshalText writes d so that UnmarshalText reads it back.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
-func (*Duration) tomlWant() string { return `a duration string, such as "5s"` }
+func (*Duration) tomlWant() string { return `a duration like "5s"` }
 
 // sizeUnits are ByteSize's suffixes, largest first. Binary: K is 1024.
 var sizeUnits = []struct {
@@ -74,4 +74,4 @@ func (b ByteSize) MarshalText() ([]byte, error) {
 	return []byte(strconv.FormatInt(int64(b), 10)), nil
 }
 
-func (*ByteSize) tomlWant() string { return `a size, such as "256M" or 268435456` }
+func (*ByteSize) tomlWant() string { return `a size like "256M" or 268435456` }

@@ -106,25 +106,25 @@ func checkRootfs(r *reporter, c *Config) {
 	fs := &c.Rootfs
 	hasPath, hasBuild := r.defined(p.key("path")), r.defined(p.key("build"))
 	switch {
-	case hasPath && hasBuild:
+	case fs.Path != "" && len(fs.Build) > 0:
 		r.errorf(p.key("build"), "rootfs: set path or build, not both (path uses an existing directory, build makes a root from host binaries)")
 	case !hasPath && !hasBuild:
 		r.errorf(p, "rootfs: path (an existing directory) or build (a list of host binaries) is required")
 	}
 	if hasPath {
-		checkAbs(r, p.key("path"), "rootfs: path", fs.Path)
+		checkAbs(r, p.key("path"), "rootfs: path", fs.Path, "")
 	}
 	if hasBuild && len(fs.Build) == 0 {
 		r.errorf(p.key("build"), "rootfs: build must list at least one binary")
 	}
 	for i, b := range fs.Build {
-		checkAbs(r, p.key("build").index(i), fmt.Sprintf("rootfs: build #%d", i+1), b)
+		checkAbs(r, p.key("build").index(i), fmt.Sprintf("rootfs: build #%d", i+1), b, "")
 	}
 	if r.defined(p.key("cache")) {
 		if !hasBuild {
 			r.errorf(p.key("cache"), "rootfs: cache needs build (it keeps a built root; path is used as it is)")
 		}
-		checkAbs(r, p.key("cache"), "rootfs: cache", fs.Cache)
+		checkAbs(r, p.key("cache"), "rootfs: cache", fs.Cache, "")
 		if fs.Cache == "/" {
 			r.errorf(p.key("cache"), "rootfs: cache must not be /")
 		}
@@ -134,14 +134,14 @@ func checkRootfs(r *reporter, c *Config) {
 // checkAbs reports a path that is not absolute and clean: the container is
 // set up from a directory the user did not start in, and "." or ".."
 // would hide what is really used.
-func checkAbs(r *reporter, p path, what, s string) {
+func checkAbs(r *reporter, p path, what, s, hint string) {
 	switch {
 	case s == "":
-		r.errorf(p, "%s must not be empty", what)
+		r.errorf(p, "%s must not be empty%s", what, hint)
 	case strings.IndexByte(s, 0) >= 0:
 		r.errorf(p, "%s %q must not contain NUL", what, s)
 	case !filepath.IsAbs(s):
-		r.errorf(p, "%s %q must be an absolute path", what, s)
+		r.errorf(p, "%s %q must be an absolute path%s", what, s, hint)
 	case filepath.Clean(s) != s:
 		r.errorf(p, "%s %q is not clean; write %q", what, s, filepath.Clean(s))
 	}
@@ -163,7 +163,7 @@ func checkInit(r *reporter, c *Config) {
 		r.errorf(p.key("grace"), "init: grace must be positive, got %q (omit it for the default %v)", c.Init.Grace.Duration, DefaultGrace)
 	}
 	if rep := c.Init.Report; r.defined(p.key("report")) && rep != "-" {
-		checkAbs(r, p.key("report"), `init: report (an absolute file name, or "-" for stderr)`, rep)
+		checkAbs(r, p.key("report"), "init: report", rep, ` (or "-" for stderr)`)
 	}
 }
 
@@ -204,7 +204,7 @@ func checkWorkloads(r *reporter, c *Config) {
 			}
 		}
 		if r.defined(wp.key("cwd")) {
-			checkAbs(r, wp.key("cwd"), who+": cwd", w.Cwd)
+			checkAbs(r, wp.key("cwd"), who+": cwd", w.Cwd, "")
 		}
 		checkEnv(r, wp.key("env"), who, w.Env)
 		if w.Main {

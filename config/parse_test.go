@@ -1,0 +1,209 @@
+package config
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// TestParseGood parses each good fixture to the exact Config, defaults
+// included.
+func TestParseGood(t *testing.T) {
+	tests := map[string]Config{
+		"minimal.toml": {
+			Name: "app", Hostname: "app",
+			Rootfs:    Rootfs{Path: "/srv/app"},
+			Init:      Init{Grace: Duration{DefaultGrace}},
+			Workloads: []Workload{{Name: "app", Command: "/bin/app", Cwd: "/", Main: true}},
+		},
+		"full.toml": {
+			Name: "web-1", Hostname: "web",
+			Rootfs: Rootfs{Path: "/srv/roots/web", ReadOnly: true},
+			Limits: Limits{Memory: 256 << 20, Pids: 64},
+			Init:   Init{Grace: Duration{90 * time.Second}, Report: "/run/report.json"},
+			Workloads: []Workload{
+				{
+					Name: "web", Command: "/usr/bin/web",
+					Args: []string{"--port", "8080", ""},
+					Env:  map[string]string{"PORT": "8080", "odd key": "with = sign", "EMPTY": ""},
+					Cwd:  "/srv", Main: true,
+				},
+				{Name: "logger", Command: "logger-daemon", Args: []string{}, Env: map[string]string{}, Cwd: "/"},
+			},
+		},
+		"build.toml": {
+			Name: "tools_1.2", Hostname: "tools",
+			Rootfs: Rootfs{Build: []string{"/bin/sh", "/usr/bin/env"}, Cache: "/var/cache/minispawn/tools"},
+			Limits: Limits{Memory: 1 << 30},
+			Init:   Init{Grace: Duration{DefaultGrace}, Report: "-"},
+			Workloads: []Workload{
+				// main = false, but the only workload is main all the same.
+				{Name: "shell", Command: "sh", Args: []string{"-c", `echo "hi"`}, Cwd: "/", Main: true},
+			},
+		},
+		"styles.toml": {
+			Name: "styles", Hostname: "styles",
+			Rootfs: Rootfs{Path: "/"},
+			Limits: Limits{Memory: 1 << 30, Pids: 10},
+			Init:   Init{Grace: Duration{250 * time.Millisecond}},
+			Workloads: []Workload{
+				{Name: "a", Command: "/bin/a", Env: map[string]string{"HOME": "/root", "LC_ALL": "C.UTF-8"}, Cwd: "/"},
+				{Name: "b", Command: "/bin/b", Env: map[string]string{"PATH": "/usr/bin:/bin"}, Cwd: "/", Main: true},
+				{Name: "c", Command: "/bin/c", Env: map[string]string{"X": "1", "Y": "multi\nline"}, Cwd: "/"},
+			},
+		},
+	}
+	files, _ := filepath.Glob("testdata/good/*.toml")
+	if len(files) != len(tests) {
+		t.Errorf("%d good fixtures, %d expectations: keep them in step", len(files), len(tests))
+	}
+	for base, want := range tests {
+		t.Run(base, func(t *testing.T) {
+			file := filepath.Join("testdata/good", base)
+			got, err := Load(file)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			want.File = file
+			if !reflect.DeepEqual(*got, want) {
+				t.Errorf("got  %+v\nwant %+v", *got, want)
+			}
+		})
+	}
+}
+
+// TestAgreesWithLibraryDecoder decodes each good fixture with
+// BurntSushi/toml's own decoder too: our walk must fill the same struct
+// (before defaults), and the library must find no key it did not decode.
+func TestAgreesWithLibraryDecoder(t *testing.T) {
+	files, _ := filepath.Glob("testdata/good/*.toml")
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := agreesWithLibrary(file, data); err != nil {
+			t.Errorf("%s: %v", file, err)
+		}
+	}
+}
+
+// agreesWithLibrary checks a document that Parse accepts against
+// toml.Decode into the same types.
+func agreesWithLibrary(name string, data []byte) error {
+	ours, err := Parse(name, data)
+	if err != nil {
+		return err
+	}
+	var lib Config
+	md, err := toml.Decode(string(data), &lib)
+	if err != nil {
+		return errors.New("library decoder: " + err.Error())
+	}
+	if u := md.Undecoded(); len(u) > 0 {
+		return errors.New("library left keys undecoded: " + keysString(u))
+	}
+	for _, k := range md.Keys() {
+		if !inSchema(reflect.TypeOf(Config{}), k) {
+			return errors.New("library saw a key outside the schema: " + k.String())
+		}
+	}
+	lib.File = name
+	applyDefaults(&lib)
+	if !reflect.DeepEqual(*ours, lib) {
+		return errors.New("decoders differ")
+	}
+	return nil
+}
+
+func keysString(ks []toml.Key) string {
+	var s []string
+	for _, k := range ks {
+		s = append(s, k.String())
+	}
+	return strings.Join(s, ", ")
+}
+
+// inSchema reports whether a key (as MetaData.Keys gives it: no array
+// indices) names a field, exactly, case included.
+func inSchema(t reflect.Type, k toml.Key) bool {
+	for _, part := range k {
+		for t.Kind() == reflect.Slice {
+			t = t.Elem()
+		}
+		switch t.Kind() {
+		case reflect.Map:
+			t = t.Elem()
+			continue
+		case reflect.Struct:
+		default:
+			return false
+		}
+		i, ok := schemaOf(t).fields[part]
+		if !ok {
+			return false
+		}
+		t = t.Field(i).Type
+	}
+	return true
+}
+
+func TestLoad(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "missing.toml"))
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Load of a missing file: %v, want fs.ErrNotExist", err)
+	}
+	if err != nil && !strings.Contains(err.Error(), "missing.toml") {
+		t.Errorf("error %q does not name the file", err)
+	}
+}
+
+func TestMainWorkload(t *testing.T) {
+	one := &Config{Workloads: []Workload{{Name: "a"}}}
+	if got := one.MainWorkload(); got != &one.Workloads[0] {
+		t.Errorf("single workload: got %v", got)
+	}
+	two := &Config{Workloads: []Workload{{Name: "a"}, {Name: "b", Main: true}}}
+	if got := two.MainWorkload(); got != &two.Workloads[1] {
+		t.Errorf("two workloads: got %v", got)
+	}
+	if got := (&Config{Workloads: []Workload{{}, {}}}).MainWorkload(); got != nil {
+		t.Errorf("none main: got %v, want nil", got)
+	}
+	if got := (&Config{}).MainWorkload(); got != nil {
+		t.Errorf("no workloads: got %v, want nil", got)
+	}
+	c, err := Load("testdata/good/styles.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := c.MainWorkload(); w == nil || w.Name != "b" {
+		t.Errorf("styles.toml: main workload %v, want b", w)
+	}
+}
+
+// TestDefaultsNotOverridden: written values win over defaults.
+func TestDefaultsNotOverridden(t *testing.T) {
+	c, err := Parse("t.toml", []byte(`name = "n"
+hostname = "h"
+rootfs.path = "/r"
+init.grace = "1s"
+[[workload]]
+name = "w"
+command = "c"
+cwd = "/w"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Hostname != "h" || c.Init.Grace.Duration != time.Second || c.Workloads[0].Cwd != "/w" || c.File != "t.toml" {
+		t.Errorf("defaults overrode written values: %+v", c)
+	}
+}
