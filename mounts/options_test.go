@@ -66,7 +66,7 @@ func TestOptionsMapToKernelFlags(t *testing.T) {
 		"noatime": 0x400, "nodiratime": 0x800, "bind": bind, "rbind": bind | rec,
 		"move": 0x2000, "silent": 0x8000, "relatime": 0x200000, "strictatime": 0x1000000,
 		"lazytime": 0x2000000,
-		"private": private, "rprivate": private | rec,
+		"private":  private, "rprivate": private | rec,
 		"shared": shared, "rshared": shared | rec,
 		"slave": slave, "rslave": slave | rec,
 		"unbindable": unbindable, "runbindable": unbindable | rec,
