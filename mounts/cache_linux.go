@@ -3,8 +3,10 @@ package mounts
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -42,9 +44,11 @@ func BuildCached(cacheDir string, binaries []string) (string, error) {
 	defer unlock()
 
 	root := filepath.Join(cacheDir, cacheRootName)
-	if reason := cacheValid(cacheDir, binaries); reason == nil {
+	reason := cacheValid(cacheDir, binaries)
+	if reason == nil {
 		return root, nil
 	}
+	slog.Debug("building root", "cache", cacheDir, "reason", reason)
 
 	tmp, err := os.MkdirTemp(parent, filepath.Base(cacheDir)+".new-*")
 	if err != nil {
@@ -94,7 +98,7 @@ func cacheValid(cacheDir string, binaries []string) error {
 	if err != nil {
 		return err
 	}
-	if !(&Manifest{Version: m.Version, Binaries: binaries, Sources: m.Sources}).Equal(m) {
+	if !slices.Equal(m.Binaries, binaries) {
 		return fmt.Errorf("binaries differ: cached %q", m.Binaries)
 	}
 	if _, err := os.Stat(filepath.Join(cacheDir, cacheRootName)); err != nil {
@@ -122,4 +126,3 @@ func lockDir(dir string) (func(), error) {
 	// Closing the descriptor releases the lock.
 	return func() { unix.Close(fd) }, nil
 }
-
