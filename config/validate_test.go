@@ -1,0 +1,145 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// problems parses doc and returns its problems as "line:col: message".
+func problems(t *testing.T, doc string) []string {
+	t.Helper()
+	c, err := Parse("t.toml", []byte(doc))
+	if err == nil {
+		return nil
+	}
+	if c != nil {
+		t.Errorf("Parse returned a Config with its error")
+	}
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("error is %T, want Errors: %v", err, err)
+	}
+	var out []string
+	for _, e := range errs {
+		out = append(out, strings.TrimPrefix(e.Error(), "t.toml:"))
+	}
+	return out
+}
+
+// ok is the valid tail most cases share: a rootfs and one workload.
+const ok = `
+rootfs.path = "/srv"
+[[workload]]
+name = "w"
+command = "/bin/w"
+`
+
+// TestChecks runs each rule on its own, with the exact message and
+// position expected; "" in want means the document is valid.
+func TestChecks(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		want []string
+	}{
+		// name
+		{"name valid", "name = \"a-b_c.1\"\nhostname = \"h\"" + ok, nil},
+		{"name missing", ok, []string{`1:1: name is required (letters, digits, '-', '_' and '.', at most 64)`}},
+		{"name empty", `name = ""` + ok, []string{`1:1: name is required (letters, digits, '-', '_' and '.', at most 64)`}},
+		{"name charset", `name = "a/b"` + ok, []string{`1:1: name "a/b" has '/'; only letters, digits, '-', '_' and '.' are allowed`}},
+		{"name non-ascii", `name = "café"` + ok, []string{`1:1: name "café" has 'Ã'; only letters, digits, '-', '_' and '.' are allowed`}},
+		{"name leading dot", `name = ".."` + ok, []string{`1:1: name ".." must not start with '.'`}},
+		{"name 64", `name = "` + strings.Repeat("a", 64) + `"` + "\nhostname = \"h\"" + ok, nil},
+		{"name 65", `name = "` + strings.Repeat("a", 65) + `"` + ok, []string{`1:1: name "` + strings.Repeat("a", 65) + `" is 65 bytes long; at most 64 are allowed`}},
+
+		// hostname
+		{"hostname valid", "name = \"n\"\nhostname = \"a-1.example\"" + ok, nil},
+		{"hostname underscore", "name = \"n\"\nhostname = \"a_b\"" + ok, []string{`2:1: hostname "a_b" has '_'; only letters, digits, '-' and '.' are allowed`}},
+		{"hostname empty", "name = \"n\"\nhostname = \"\"" + ok, []string{`2:1: hostname must not be empty (omit it to use name)`}},
+		{"hostname dash", "name = \"n\"\nhostname = \"a.-b\"" + ok, []string{`2:1: hostname "a.-b" has label "-b" starting or ending with '-'`}},
+		{"hostname trailing dot", "name = \"n\"\nhostname = \"a.\"" + ok, []string{`2:1: hostname "a." has an empty label; labels are separated by single dots`}},
+		{"hostname long label", "name = \"n\"\nhostname = \"" + strings.Repeat("a", 64) + "\"" + ok, []string{`2:1: hostname "` + strings.Repeat("a", 64) + `" has a label of 64 bytes; at most 63 are allowed`}},
+		{"hostname 65", "name = \"n\"\nhostname = \"" + strings.Repeat("a.", 32) + "a\"" + ok, []string{`2:1: hostname "` + strings.Repeat("a.", 32) + `a" is 65 bytes long; at most 64 are allowed`}},
+		{"hostname from name", `name = "a_b"` + ok, []string{`1:1: name "a_b" is not a valid hostname (it has '_'; only letters, digits, '-' and '.' are allowed); set hostname`}},
+		{"hostname set, name with _", "name = \"a_b\"\nhostname = \"ab\"" + ok, nil},
+
+		// rootfs
+		{"rootfs path and build", "name = \"n\"\nrootfs = { path = \"/a\", build = [\"/b\"] }\n[[workload]]\nname = \"w\"\ncommand = \"c\"\n",
+			[]string{`2:25: rootfs: set path or build, not both (path uses an existing directory, build makes a root from host binaries)`}},
+		{"rootfs neither", "name = \"n\"\n[rootfs]\nreadonly = false\n[[workload]]\nname = \"w\"\ncommand = \"c\"\n",
+			[]string{`2:1: rootfs: path (an existing directory) or build (a list of host binaries) is required`}},
+		{"rootfs relative", "name = \"n\"\nrootfs.path = \"srv\"\n[[workload]]\nname = \"w\"\ncommand = \"c\"\n",
+			[]string{`2:8: rootfs: path "srv" must be an absolute path`}},
+		{"rootfs unclean", "name = \"n\"\nrootfs.path = \"/srv/\"\n[[workload]]\nname = \"w\"\ncommand = \"c\"\n",
+			[]string{`2:8: rootfs: path "/srv/" is not clean; write "/srv"`}},
+		{"rootfs nul", "name = \"n\"\nrootfs.path = \"/s\\u0000\"\n[[workload]]\nname = \"w\"\ncommand = \"c\"\n",
+			[]string{`2:8: rootfs: path "/s\x00" must not contain NUL`}},
+		{"build entries", "name = \"n\"\nrootfs.build = [\"/ok\", \"rel\", \"/a/./b\"]\n[[workload]]\nname = \"w\"\ncommand = \"c\"\n",
+			[]string{`2:24: rootfs: build #2 "rel" must be an absolute path`, `2:31: rootfs: build #3 "/a/./b" is not clean; write "/a/b"`}},
+		{"build empty", "name = \"n\"\nrootfs.build = []\n[[workload]]\nname = \"w\"\ncommand = \"c\"\n",
+			[]string{`2:8: rootfs: build must list at least one binary`}},
+		{"cache with build", "name = \"n\"\nrootfs.build = [\"/b\"]\nrootfs.cache = \"/c\"\n[[workload]]\nname = \"w\"\ncommand = \"c\"\n", nil},
+		{"cache without build", "name = \"n\"\nrootfs.path = \"/p\"\nrootfs.cache = \"/c\"\n[[workload]]\nname = \"w\"\ncommand = \"c\"\n",
+			[]string{`3:8: rootfs: cache needs build (it keeps a built root; path is used as it is)`}},
+		{"cache relative", "name = \"n\"\nrootfs.build = [\"/b\"]\nrootfs.cache = \"c\"\n[[workload]]\nname = \"w\"\ncommand = \"c\"\n",
+			[]string{`3:8: rootfs: cache "c" must be an absolute path`}},
+
+		// limits
+		{"limits valid", `name = "n"` + "\nlimits = { memory = \"1K\", pids = 0 }" + ok, nil},
+		{"memory negative", `name = "n"` + "\nlimits.memory = -1" + ok, []string{`2:8: limits: memory must not be negative (0 or no key means no limit)`}},
+		{"memory bad", `name = "n"` + "\nlimits.memory = \"1KB\"" + ok, []string{`2:8: limits: memory "1KB" is not a size (write a number of bytes, optionally with a suffix K, M, G or T for powers of 1024, as in "256M" or 1073741824)`}},
+		{"pids negative", `name = "n"` + "\nlimits.pids = -5" + ok, []string{`2:8: limits: pids must not be negative (0 or no key means no limit)`}},
+
+		// init
+		{"grace valid", `name = "n"` + "\ninit.grace = \"100ms\"" + ok, nil},
+		{"grace zero", `name = "n"` + "\ninit.grace = \"0s\"" + ok, []string{`2:6: init: grace must be positive, got "0s" (omit it for the default 5s)`}},
+		{"grace negative", `name = "n"` + "\ninit.grace = \"-1s\"" + ok, []string{`2:6: init: grace must be positive, got "-1s" (omit it for the default 5s)`}},
+		{"grace integer", `name = "n"` + "\ninit.grace = 5" + ok, []string{`2:6: init: grace must be a duration like "5s", not an integer`}},
+		{"report stderr", `name = "n"` + "\ninit.report = \"-\"" + ok, nil},
+		{"report relative", `name = "n"` + "\ninit.report = \"r.json\"" + ok, []string{`2:6: init: report "r.json" must be an absolute path (or "-" for stderr)`}},
+
+		// workloads
+		{"no workload", "name = \"n\"\nrootfs.path = \"/r\"\n", []string{`1:1: at least one [[workload]] is required`}},
+		{"empty workload array", "name = \"n\"\nrootfs.path = \"/r\"\nworkload = []\n", []string{`3:1: at least one [[workload]] is required`}},
+		{"workload name missing", "name = \"n\"\nrootfs.path = \"/r\"\n[[workload]]\ncommand = \"c\"\n",
+			[]string{`3:1: workload #1: name is required (letters, digits, '-', '_' and '.', unique)`}},
+		{"workload name charset", "name = \"n\"\nrootfs.path = \"/r\"\n[[workload]]\nname = \"a b\"\ncommand = \"c\"\n",
+			[]string{`4:1: workload "a b": name has ' '; only letters, digits, '-', '_' and '.' are allowed`}},
+		{"workload name dot", "name = \"n\"\nrootfs.path = \"/r\"\n[[workload]]\nname = \".w\"\ncommand = \"c\"\n",
+			[]string{`4:1: workload ".w": name must not start with '.'`}},
+		{"workload duplicate", "name = \"n\"\nrootfs.path = \"/r\"\n[[workload]]\nname = \"a\"\ncommand = \"c\"\nmain = true\n[[workload]]\nname = \"a\"\ncommand = \"c\"\n",
+			[]string{`8:1: workload "a": name is already used by the workload at line 3; names must be unique`}},
+		{"command missing", "name = \"n\"\nrootfs.path = \"/r\"\n[[workload]]\nname = \"w\"\n",
+			[]string{`3:1: workload "w": command is required (an absolute path, or a name looked up in PATH)`}},
+		{"command nul", "name = \"n\"\nrootfs.path = \"/r\"\n[[workload]]\nname = \"w\"\ncommand = \"a\\u0000\"\n",
+			[]string{`5:1: workload "w": command must not contain NUL`}},
+		{"args nul", "name = \"n\"\nrootfs.path = \"/r\"\n[[workload]]\nname = \"w\"\ncommand = \"c\"\nargs = [\"a\", \"\\u0000\"]\n",
+			[]string{`6:14: workload "w": args #2 must not contain NUL`}},
+		{"cwd relative", "name = \"n\"\nrootfs.path = \"/r\"\n[[workload]]\nname = \"w\"\ncommand = \"c\"\ncwd = \"tmp\"\n",
+			[]string{`6:1: workload "w": cwd "tmp" must be an absolute path`}},
+		{"cwd empty", "name = \"n\"\nrootfs.path = \"/r\"\n[[workload]]\nname = \"w\"\ncommand = \"c\"\ncwd = \"\"\n",
+			[]string{`6:1: workload "w": cwd must not be empty`}},
+		{"env keys", "name = \"n\"\nrootfs.path = \"/r\"\n[[workload]]\nname = \"w\"\ncommand = \"c\"\nenv = { \"\" = \"a\", \"B=C\" = \"d\", OK = \"x\" }\n",
+			[]string{`6:9: workload "w": env has an empty variable name`, `6:19: workload "w": env name "B=C" must not contain '=' or NUL`}},
+		{"env value nul", "name = \"n\"\nrootfs.path = \"/r\"\n[[workload]]\nname = \"w\"\ncommand = \"c\"\n[workload.env]\nA = \"\\u0000\"\n",
+			[]string{`7:1: workload "w": env value of A must not contain NUL`}},
+		{"one workload main false", "name = \"n\"\nrootfs.path = \"/r\"\n[[workload]]\nname = \"w\"\ncommand = \"c\"\nmain = false\n", nil},
+		{"several none main", "name = \"n\"\nrootfs.path = \"/r\"\n[[workload]]\nname = \"a\"\ncommand = \"c\"\n[[workload]]\nname = \"b\"\ncommand = \"c\"\n",
+			[]string{`3:1: one workload must set main = true (there are 2; the container ends when the main one does, with its exit code)`}},
+		{"several one main", "name = \"n\"\nrootfs.path = \"/r\"\n[[workload]]\nname = \"a\"\ncommand = \"c\"\n[[workload]]\nname = \"b\"\ncommand = \"c\"\nmain = true\n", nil},
+		{"two mains", "name = \"n\"\nrootfs.path = \"/r\"\n[[workload]]\nname = \"a\"\ncommand = \"c\"\nmain = true\n[[workload]]\nname = \"b\"\ncommand = \"c\"\nmain = true\n",
+			[]string{`10:1: workload "b": only one workload may set main = true; it is already set at line 6`}},
+		// A wrong type must not also raise the rules that read its value.
+		{"bad type hides rule", "name = \"n\"\nrootfs.path = \"/r\"\n[[workload]]\nname = \"a\"\ncommand = \"c\"\nmain = 1\n[[workload]]\nname = \"b\"\ncommand = 2\n",
+			[]string{`6:1: workload "a": main must be true or false, not an integer`, `9:1: workload "b": command must be a string, not an integer`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := problems(t, tt.doc)
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("doc:\n%s\ngot:\n%s\nwant:\n%s", tt.doc, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
