@@ -93,7 +93,7 @@ func leftovers(name string, paths []string) ([]string, error) {
 		if !ok {
 			continue
 		}
-		in, err := readPids(dir)
+		in, err := pidsUnder(dir)
 		if err != nil {
 			return nil, err
 		}
@@ -187,20 +187,13 @@ func (c *Cgroup) Add(pid int) error {
 	return nil
 }
 
-// Procs returns the sorted pids of the processes in the cgroup, as seen
-// from the caller's PID namespace: the union over all hierarchies (on v1
-// a process can sit in one and not yet in another).
+// Procs returns the sorted pids of the processes in the cgroup and in any
+// cgroup the payload made below it, as seen from the caller's PID
+// namespace: the union over all hierarchies (on v1 a process can sit in
+// one and not yet in another). A removed cgroup has none.
 func (c *Cgroup) Procs() ([]int, error) {
-	var all []int
-	for _, dir := range c.paths {
-		pids, err := readPids(dir)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, pids...)
-	}
-	slices.Sort(all)
-	return slices.Compact(all), nil
+	pids, _, err := c.occupants()
+	return pids, err
 }
 
 // Remove removes the cgroup's directories, leaves first, then the shared
@@ -241,10 +234,27 @@ func (c *Cgroup) Remove() error {
 // removeLeafTimeout bounds how long Remove waits for busy cgroups.
 const removeLeafTimeout = 2 * time.Second
 
-// removeLeaf removes a container cgroup. rmdir fails with EBUSY while a
-// killed process is still exiting, so it retries until deadline, then says
-// which pids are still there.
+// removeLeaf removes a container cgroup and any cgroups the payload made
+// below it, deepest first. rmdir fails with EBUSY while a killed process is
+// still exiting, so each rmdir is retried until deadline; then the error
+// says which pids are still there.
 func removeLeaf(dir string, deadline time.Time) error {
+	dirs, err := subtree(dir)
+	if err != nil {
+		return err
+	}
+	if len(dirs) == 0 {
+		return &Error{Step: "rmdir", Path: dir, Err: unix.ENOENT}
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := rmdirRetry(dirs[i], deadline); err != nil && !errors.Is(err, unix.ENOENT) {
+			return err
+		}
+	}
+	return nil
+}
+
+func rmdirRetry(dir string, deadline time.Time) error {
 	delay := time.Millisecond
 	for {
 		err := rmdir(dir)

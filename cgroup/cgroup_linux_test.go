@@ -2,6 +2,7 @@ package cgroup
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -445,4 +446,143 @@ func TestFD(t *testing.T) {
 	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		t.Errorf("FD is not a directory: %v", err)
 	}
+}
+
+// Processes the payload moved into cgroups of its own below the
+// container's are still the container's: Procs lists them, Create refuses
+// to replace them, Kill kills them and Remove removes those cgroups too.
+func TestSubCgroups(t *testing.T) {
+	l := hostLayout(t)
+	name := testName()
+	c := create(t, l, name, Resources{PidsMax: 10})
+	top := startGated(t, c, "sleep", "60")
+	nested := startGated(t, c, "sleep", "60")
+	for _, dir := range c.Paths() {
+		sub := filepath.Join(dir, "payload", "deeper")
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := writeFile(filepath.Join(sub, "cgroup.procs"), strconv.Itoa(nested.pid())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []int{top.pid(), nested.pid()}
+	slices.Sort(want)
+	if got, err := c.Procs(); err != nil || !slices.Equal(got, want) {
+		t.Fatalf("Procs() = %v, %v; want %v", got, err, want)
+	}
+	_, err := Create(l, name, Resources{})
+	if !errors.Is(err, ErrRunning) || !strings.Contains(err.Error(), strconv.Itoa(nested.pid())) {
+		t.Errorf("Create over a container with a nested process: %v; want ErrRunning naming pid %d", err, nested.pid())
+	}
+	if err := c.Kill(); err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	for _, p := range []*proc{top, nested} {
+		if ws := p.wait(t, 10*time.Second).Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			t.Errorf("pid %d: %v, want killed by SIGKILL", p.pid(), ws)
+		}
+	}
+	if err := c.Remove(); err != nil {
+		t.Fatalf("Remove: %v", err)
+	}
+	for _, dir := range c.Paths() {
+		if fileExists(dir) {
+			t.Errorf("%s left", dir)
+		}
+	}
+}
+
+// This host cannot give cgroup v2 any controller, so limits on v2 are not
+// testable here. Everything else of v2 is: on the first cgroup2 mount (on
+// this hybrid host, the one without controllers), make the directories the v2 plan makes and check FD
+// with CLONE_INTO_CGROUP, Add, Procs, Kill through cgroup.kill and
+// cgroup.events, OOMKills' error, and Remove.
+func TestV2WithoutControllers(t *testing.T) {
+	hostLayout(t) // root gate
+	v2 := cgroup2Mount(t)
+	lv2 := V2Layout(v2)
+	name := testName()
+	plan := lv2.Plan(name, Resources{})
+	c := &Cgroup{layout: lv2, name: name, paths: plan.Paths, parents: map[string]bool{}}
+	if err := c.makeDirs(plan); err != nil {
+		t.Fatal(c.undo(err))
+	}
+	t.Cleanup(func() {
+		c.Kill()
+		if err := c.Remove(); err != nil {
+			t.Errorf("cleanup Remove: %v", err)
+		}
+	})
+
+	// CLONE_INTO_CGROUP: the child starts inside, never outside.
+	fd, err := c.FD()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cloned := exec.CommandContext(ctx, "sleep", "60")
+	cloned.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
+	err = cloned.Start()
+	unix.Close(fd)
+	if err != nil {
+		t.Fatalf("start with CLONE_INTO_CGROUP: %v", err)
+	}
+	clonedDone := make(chan struct{})
+	go func() { cloned.Wait(); close(clonedDone) }()
+	t.Cleanup(func() { cancel(); <-clonedDone })
+	if got := cgroupOf(t, cloned.Process.Pid, ""); got != "/"+Parent+"/"+name {
+		t.Errorf("cloned child's v2 cgroup: %s", got)
+	}
+
+	added := startGated(t, c, "sleep", "60")
+	want := []int{cloned.Process.Pid, added.pid()}
+	slices.Sort(want)
+	if got, err := c.Procs(); err != nil || !slices.Equal(got, want) {
+		t.Fatalf("Procs() = %v, %v; want %v", got, err, want)
+	}
+	if _, err := c.OOMKills(); err == nil {
+		t.Error("OOMKills without a memory controller succeeded")
+	}
+	if err := c.Kill(); err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	if got := readTrim(t, filepath.Join(c.Paths()[0], "cgroup.events")); !strings.Contains(got, "populated 0") {
+		t.Errorf("cgroup.events after Kill: %q", got)
+	}
+	if ws := added.wait(t, 10*time.Second).Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Errorf("added process: %v, want killed by SIGKILL", ws)
+	}
+	select {
+	case <-clonedDone:
+		if ws := cloned.ProcessState.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			t.Errorf("cloned process: %v, want killed by SIGKILL", ws)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("cloned process not reaped 10s after Kill")
+	}
+	if err := c.Remove(); err != nil {
+		t.Fatalf("Remove: %v", err)
+	}
+	if fileExists(c.Paths()[0]) {
+		t.Errorf("%s left", c.Paths()[0])
+	}
+}
+
+// cgroup2Mount returns the first cgroup2 mount point.
+func cgroup2Mount(t *testing.T) string {
+	t.Helper()
+	text := readTrim(t, "/proc/self/mountinfo")
+	mounts, err := parseMountinfo(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range mounts {
+		if m.FSType == "cgroup2" {
+			return m.MountPoint
+		}
+	}
+	t.Fatal("no cgroup2 mount")
+	return ""
 }

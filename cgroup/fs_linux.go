@@ -1,6 +1,7 @@
 package cgroup
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -104,4 +105,49 @@ func joinPids(pids []int) string {
 		s[i] = strconv.Itoa(p)
 	}
 	return strings.Join(s, ", ")
+}
+
+// subtree returns dir and every cgroup below it, parents before children
+// (in cgroupfs every subdirectory is a cgroup). A missing dir gives none:
+// whoever asked about it finds it empty.
+func subtree(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil, nil
+		}
+		return nil, &Error{Step: "readdir", Path: dir, Err: unwrapPathError(err)}
+	}
+	out := []string{dir}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		below, err := subtree(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, below...)
+	}
+	return out, nil
+}
+
+// pidsUnder returns the pids in dir and every cgroup below it, unsorted.
+func pidsUnder(dir string) ([]int, error) {
+	dirs, err := subtree(dir)
+	if err != nil {
+		return nil, err
+	}
+	var all []int
+	for _, d := range dirs {
+		pids, err := readPids(d)
+		if errors.Is(err, unix.ENOENT) {
+			continue // removed while we walked
+		}
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, pids...)
+	}
+	return all, nil
 }

@@ -21,15 +21,19 @@ const killTimeout = 5 * time.Second
 // subtree in the kernel, forks in flight included. Then, and on v1, it
 // loops: read cgroup.procs, SIGKILL what is listed, until nothing is. A
 // process that forks between two rounds is caught by the next one; the
-// pids limit bounds how many there can be.
+// pids limit bounds how many there can be. On v2 "empty" also means
+// cgroup.events says "populated 0", which covers sub-cgroups the payload
+// may have made.
 //
-// Kill refuses to signal the calling process or PID 1, should either be in
-// the cgroup. It does not wait for (reap) the processes: that stays with
-// whoever is their parent.
+// A cgroup that Remove already took away is empty, so Kill after Remove
+// succeeds. Kill refuses to signal the calling process or PID 1, should
+// either be in the cgroup. It does not wait for (reap) the processes: that
+// stays with whoever is their parent.
 func (c *Cgroup) Kill() error {
 	if c.layout.Version == V2 && len(c.paths) > 0 {
 		err := writeFile(filepath.Join(c.paths[0], "cgroup.kill"), "1")
-		// ENOENT: a kernel older than 5.14; the loop does the work.
+		// ENOENT: a kernel older than 5.14, or the cgroup is gone; the
+		// loop tells which.
 		if err != nil && !errors.Is(err, unix.ENOENT) {
 			return err
 		}
@@ -37,11 +41,11 @@ func (c *Cgroup) Kill() error {
 	deadline := time.Now().Add(killTimeout)
 	delay := time.Millisecond
 	for {
-		pids, err := c.Procs()
+		pids, populated, err := c.occupants()
 		if err != nil {
 			return err
 		}
-		if len(pids) == 0 {
+		if !populated {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -54,6 +58,41 @@ func (c *Cgroup) Kill() error {
 		time.Sleep(delay)
 		delay = min(2*delay, 20*time.Millisecond)
 	}
+}
+
+// occupants returns the sorted pids in the cgroup and every cgroup below
+// it, in all hierarchies, and whether anything is inside at all. On v2
+// cgroup.events "populated" also counts what cgroup.procs cannot show (a
+// task that is not visible in the caller's PID namespace). A cgroup that
+// is gone holds nothing: rmdir only succeeds on an empty cgroup.
+func (c *Cgroup) occupants() ([]int, bool, error) {
+	var all []int
+	populated := false
+	for _, leaf := range c.paths {
+		pids, err := pidsUnder(leaf)
+		if err != nil {
+			return nil, false, err
+		}
+		all = append(all, pids...)
+		if c.layout.Version == V2 {
+			p := filepath.Join(leaf, "cgroup.events")
+			text, err := readFile(p)
+			if errors.Is(err, unix.ENOENT) {
+				continue
+			}
+			if err != nil {
+				return nil, false, err
+			}
+			n, err := keyedValue(text, "populated")
+			if err != nil {
+				return nil, false, &Error{Step: "parse", Path: p, Err: err}
+			}
+			populated = populated || n != 0
+		}
+	}
+	slices.Sort(all)
+	all = slices.Compact(all)
+	return all, populated || len(all) > 0, nil
 }
 
 // killRound SIGKILLs pids, read from cgroup.procs a moment ago.
@@ -92,7 +131,7 @@ func (c *Cgroup) killRound(pids []int) error {
 			return &Error{Step: "pidfd_open", Path: fmt.Sprintf("pid %d", pid), Err: err}
 		}
 	}
-	still, err := c.Procs()
+	still, _, err := c.occupants()
 	if err != nil {
 		return err
 	}
