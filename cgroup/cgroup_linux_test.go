@@ -586,3 +586,72 @@ func cgroup2Mount(t *testing.T) string {
 	t.Fatal("no cgroup2 mount")
 	return ""
 }
+
+// Containers come and go at the same time: each Create/Remove pair races
+// the others on the shared parent (one Remove takes the parent away while
+// another Create is between its two mkdirs). All must succeed and leave
+// nothing of theirs behind. The layout is rooted in a fresh cgroup, so the
+// shared parent does not exist at the start whatever the host holds.
+func TestConcurrentContainersShareParent(t *testing.T) {
+	l := isolatedLayout(t, hostLayout(t))
+	const workers, rounds = 6, 40
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		go func() {
+			for i := 0; i < rounds; i++ {
+				name := testName()
+				c, err := Create(l, name, Resources{PidsMax: 8})
+				if err != nil {
+					errs <- fmt.Errorf("Create %s: %w", name, err)
+					return
+				}
+				if err := c.Remove(); err != nil {
+					errs <- fmt.Errorf("Remove %s: %w", name, err)
+					return
+				}
+				for _, dir := range c.Paths() {
+					if fileExists(dir) {
+						errs <- fmt.Errorf("%s left behind", dir)
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for w := 0; w < workers; w++ {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Error(err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("workers did not finish within 60s")
+		}
+	}
+}
+
+// isolatedLayout is l re-rooted in a fresh cgroup per hierarchy, so that
+// Parent starts absent. Cleanup removes it (and a Parent left in it).
+func isolatedLayout(t *testing.T, l *Layout) *Layout {
+	t.Helper()
+	base := testName()
+	mounts := map[string]string{}
+	for c, h := range l.Mounts {
+		mounts[c] = filepath.Join(h, base)
+	}
+	for _, h := range l.hierarchies() {
+		dir := filepath.Join(h, base)
+		if err := mkdir(dir); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			for _, d := range []string{filepath.Join(dir, Parent), dir} {
+				if err := rmdir(d); err != nil && !errors.Is(err, unix.ENOENT) {
+					t.Errorf("cleanup: %v", err)
+				}
+			}
+		})
+	}
+	return &Layout{Version: l.Version, Mounts: mounts}
+}

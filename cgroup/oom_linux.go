@@ -29,36 +29,3 @@ func (c *Cgroup) OOMKills() (int, error) {
 	}
 	return int(n), nil
 }
-
-// dirOf returns the cgroup directory in the hierarchy of controller.
-func (c *Cgroup) dirOf(controller string) (string, bool) {
-	mount, ok := c.layout.Mounts[controller]
-	if !ok {
-		return "", false
-	}
-	return filepath.Join(mount, Parent, c.name), true
-}
-
-// Limits reads back the limits in force, through the same table Plan
-// writes with: what the kernel kept, after its rounding.
-func (c *Cgroup) Limits() (Resources, error) {
-	var r Resources
-	for _, k := range knobs {
-		file := k.file[c.layout.Version]
-		dir, ok := c.dirOf(k.controller)
-		if file == "" || !ok {
-			continue
-		}
-		p := filepath.Join(dir, file)
-		text, err := readFile(p)
-		if err != nil {
-			return Resources{}, err
-		}
-		v, err := k.parse(c.layout.Version, text)
-		if err != nil {
-			return Resources{}, &Error{Step: "parse", Path: p, Err: err}
-		}
-		k.set(&r, v)
-	}
-	return r, nil
-}
