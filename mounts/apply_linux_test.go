@@ -349,6 +349,11 @@ func childSymlinkAttack() error {
 		return fmt.Errorf("bind /dev/zero over /dev/null in the test namespace: %w", err)
 	}
 	run("swapped-null", dev("/dev/null", "/dev/null"))
+	run("optional", []Mount{
+		{Source: "x", Target: "/a", FSType: "no-such-fs", Optional: true},
+		{Source: "tmpfs", Target: "/b", FSType: "tmpfs", Data: "size=16k"},
+	})
+	run("required", []Mount{{Source: "x", Target: "/a", FSType: "no-such-fs"}})
 	mi, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return err
@@ -392,6 +397,8 @@ func TestApplySymlinkAttack(t *testing.T) {
 	root("src-file")
 	root("src-link")
 	root("swapped-null")
+	root("optional")
+	root("required")
 	must(os.Symlink("/dev/null", filepath.Join(base, "link-to-null")))
 
 	var rep attackReport
@@ -405,6 +412,8 @@ func TestApplySymlinkAttack(t *testing.T) {
 		{"src-file", "ENODEV", "not a character device"},
 		{"src-link", "ENODEV", "not a character device"},
 		{"swapped-null", "ENODEV", "device 1:5, want 1:3"},
+		{"optional", "ok", ""},
+		{"required", "ENODEV", "step 1 (mount -t no-such-fs x /a) in " + filepath.Join(base, "required") + ": mount x on /a: ENODEV"},
 	} {
 		if r[c.name] != c.errno || !strings.Contains(r[c.name+".msg"], c.msg) {
 			t.Errorf("%s: got %s %q, want %s containing %q", c.name, r[c.name], r[c.name+".msg"], c.errno, c.msg)
@@ -418,6 +427,10 @@ func TestApplySymlinkAttack(t *testing.T) {
 	if m := mountsUnder(entries, inside); len(m) != 1 || m[0].FSType != "tmpfs" {
 		t.Errorf("climb-dev: want one tmpfs at %s (inside the root), got %+v", inside, m)
 	}
+	opt := filepath.Join(base, "optional")
+	if len(mountsUnder(entries, opt+"/b")) != 1 || len(mountsUnder(entries, opt+"/a")) != 0 {
+		t.Errorf("optional: want the step after the failed optional one done: %+v", mountsUnder(entries, opt))
+	}
 	names, err := os.ReadDir(host)
 	must(err)
 	if len(names) != 1 || names[0].Name() != "victim" {
@@ -425,6 +438,83 @@ func TestApplySymlinkAttack(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "host data" {
 		t.Errorf("host file changed: %q", b)
+	}
+}
+
+// --- binds ----------------------------------------------------------------
+
+type bindReport struct {
+	Mountinfo, WriteDir, WriteFile, ReadFile string
+}
+
+func childBinds() error {
+	root, src := os.Getenv("MOUNTS_TEST_ROOT"), os.Getenv("MOUNTS_TEST_SRC")
+	if err := MakePrivate(); err != nil {
+		return err
+	}
+	dirFlags, _, err := ParseOptions("bind,ro,nosuid,nodev,unbindable")
+	if err != nil {
+		return err
+	}
+	fileFlags, _, err := ParseOptions("bind,ro")
+	if err != nil {
+		return err
+	}
+	plan := []Mount{
+		{Source: src, Target: "/data", Flags: dirFlags},
+		{Source: filepath.Join(src, "file"), Target: "/etc/conf/file", Flags: fileFlags},
+	}
+	if err := Apply(root, plan); err != nil {
+		return err
+	}
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return err
+	}
+	b, rerr := os.ReadFile(filepath.Join(root, "etc/conf/file"))
+	rep := bindReport{
+		Mountinfo: string(mi),
+		WriteDir:  errName(os.WriteFile(filepath.Join(root, "data/new"), nil, 0o644)),
+		WriteFile: errName(os.WriteFile(filepath.Join(root, "etc/conf/file"), []byte("changed"), 0)),
+		ReadFile:  string(b) + errName(rerr),
+	}
+	return json.NewEncoder(os.Stdout).Encode(rep)
+}
+
+// Bind mounts get their attribute flags (by a bind remount) and their
+// propagation (by a separate call); a file bind gets a file mount point.
+func TestApplyBinds(t *testing.T) {
+	roottest.Require(t)
+	hostMountsUnchanged(t)
+	root, src := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "file"), []byte("content"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var rep bindReport
+	runChildJSON(t, "binds", &rep, "MOUNTS_TEST_ROOT="+root, "MOUNTS_TEST_SRC="+src)
+	got := map[string]mountEntry{}
+	for _, e := range mountsUnder(mustMountinfo(t, rep.Mountinfo), root) {
+		got[strings.TrimPrefix(e.MountPoint, root)] = e
+	}
+	if len(got) != 2 {
+		t.Fatalf("want two mounts, got %+v", got)
+	}
+	d := got["/data"]
+	if !d.hasOption("ro") || !d.hasOption("nosuid") || !d.hasOption("nodev") || !strings.Contains(d.Optional, "unbindable") {
+		t.Errorf("/data: want ro,nosuid,nodev and unbindable: %+v", d)
+	}
+	if f := got["/etc/conf/file"]; !f.hasOption("ro") || f.Root != filepath.Join(src, "file") {
+		t.Errorf("/etc/conf/file: want a read-only bind of the file: %+v", f)
+	}
+	if rep.WriteDir != "EROFS" || rep.WriteFile != "EROFS" || rep.ReadFile != "contentok" {
+		t.Errorf("through the binds: write dir %s, write file %s, read %q", rep.WriteDir, rep.WriteFile, rep.ReadFile)
+	}
+	// The host side stays writable and unchanged.
+	if b, _ := os.ReadFile(filepath.Join(src, "file")); string(b) != "content" {
+		t.Errorf("host file changed: %q", b)
+	}
+	if err := os.WriteFile(filepath.Join(src, "host-write"), nil, 0o644); err != nil {
+		t.Errorf("host dir no longer writable: %v", err)
 	}
 }
 

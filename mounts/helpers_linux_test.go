@@ -30,6 +30,7 @@ var children = map[string]func() error{
 	"propagation-mount": childPropagationMount,
 	"default-mounts":    childDefaultMounts,
 	"symlink-attack":    childSymlinkAttack,
+	"binds":             childBinds,
 	"pivot":             childPivot,
 	"ps":                childPS,
 }
