@@ -1,24 +1,24 @@
 // Package mounts builds a container's root filesystem and pivots into it.
 //
-// minispawn's second stage runs as PID 1 of fresh PID and mount namespaces
-// while it still sees the host's filesystem. It uses this package in this
-// order; each step says why it sits where it does:
+// A root comes from BuildRoot or BuildCached (a minimal root made from
+// host binaries, cached by a manifest of their sources) or is any
+// directory tree. minispawn's second stage runs as PID 1 of fresh PID and
+// mount namespaces while it still sees the host's filesystem, and uses
+// this package in this order; each step says why it sits where it does:
 //
 //  1. MakePrivate: turn every mount in the new namespace into a slave
 //     before anything is mounted, so that no later mount can propagate back
 //     to the host (mount namespaces created with CLONE_NEWNS keep the host's
 //     shared peer groups until told otherwise).
-//  2. BuildRoot or BuildCached (optional): produce a minimal root from host
-//     binaries. Any directory tree works as a root.
-//  3. Apply(root, DefaultMounts()): mount the API filesystems and /dev
+//  2. Apply(root, DefaultMounts()): mount the API filesystems and /dev
 //     inside the root. Every target is resolved inside the root with
 //     openat2(RESOLVE_IN_ROOT) and mounted through /proc/self/fd/N, so a
 //     symlink planted in the root cannot move a mount onto the host. This
 //     needs the host's /proc, which is why it happens before the pivot.
-//  4. PivotRoot(root): make the root a mount point if it is not one, pivot
+//  3. PivotRoot(root): make the root a mount point if it is not one, pivot
 //     into it and detach the old root, so that the host's tree is gone
 //     rather than merely out of reach (chroot alone can be escaped).
-//  5. RemountReadOnly("/") (optional): last, because the steps above have
+//  4. RemountReadOnly("/") (optional): last, because the steps above have
 //     to create mount points inside the root.
 //
 // The plan is data: a []Mount whose String methods print as the shell
