@@ -1,0 +1,54 @@
+// Command miniinit is a small init for containers: it reaps every child,
+// forwards signals to its workload, drains what is left when the workload
+// ends, and exits with the workload's code. See package pid1 for what it
+// does and why, and `miniinit --help` for the flags.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+
+	"github.com/minispawn/minispawn/init/pid1"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "devel"
+
+func init() {
+	// Keep main on the main thread: the name pid1.Run gives itself
+	// (PR_SET_NAME) is the calling thread's, and ps shows the main
+	// thread's.
+	runtime.LockOSThread()
+}
+
+func main() {
+	// When miniinit executes itself to set LISTEN_PID, this does that
+	// and never returns.
+	pid1.MaybeListenShim(os.Args)
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// run is main without the process exit: parse, then hand over to pid1.Run.
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	c, err := parseArgs(args, getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "miniinit: %v\nTry 'miniinit --help'.\n", err)
+		return pid1.ExitSetup
+	}
+	switch {
+	case c.help:
+		fmt.Fprint(stdout, usage())
+		return 0
+	case c.version:
+		fmt.Fprintf(stdout, "miniinit version %s\n", version)
+		return 0
+	}
+	opts, err := c.options()
+	if err != nil {
+		fmt.Fprintf(stderr, "miniinit: %v\n", err)
+		return pid1.ExitSetup
+	}
+	return pid1.Run(opts)
+}

@@ -1,0 +1,76 @@
+// Package pid1 is miniinit: a small init for containers, usable as PID 1 of
+// a PID namespace (minispawn, runc, docker run --init, podman run --init) and
+// as a plain process, where it acts as a child subreaper. Linux only.
+//
+// Vocabulary: a workload is a command miniinit is told to run; a process is
+// a running instance. Exactly one workload is the main one.
+//
+// # Duties
+//
+// Run performs, in this order (run.go has the reasons for the order):
+//
+//   - name itself "miniinit" (prctl PR_SET_NAME);
+//   - catch every signal it may be sent, through one os/signal channel;
+//   - set the parent-death signal, when asked (-p);
+//   - become a child subreaper when it is not PID 1, warning once;
+//   - start workloads where it was started, and move itself to "/";
+//   - as PID 1, mount proc on /proc unless /proc already shows its
+//     namespace (and never over a /proc that processes outside the
+//     namespace use: proc_linux.go);
+//   - close inherited descriptors above 2, keeping LISTEN_FDS ones for the
+//     main workload, whose LISTEN_PID it rewrites (listen_linux.go);
+//   - start the workloads, each in its own process group, the main one in
+//     the terminal's foreground when miniinit holds it;
+//   - forward signals, reap every child, and when the main workload ends,
+//     drain the rest (drain.go) and exit with the main workload's code.
+//
+// # One reaper
+//
+// Exactly one piece of code waits for children: reapAll, a wait4(-1,
+// WNOHANG) loop, called only by the event loop. The same goroutine starts
+// every workload (syscall.ForkExec; nothing ever calls os/exec's Wait or
+// os.Process.Wait). So there is no race between a start and a reap: a child
+// that exits before miniinit has registered its pid stays a zombie, holding
+// its status, until the loop registers it and reaps again. Statuses of pids
+// miniinit did not start (orphans) are logged at debug level (warning with
+// -w) and dropped.
+//
+// The same rule makes signalling safe: a workload's pid cannot be reused
+// while miniinit has not reaped it, and only the loop reaps, so the loop can
+// signal its workloads by pid without a lock (compare dinit's reaper lock).
+// Processes miniinit did not start are signalled only in the drain, through
+// pidfds, after checking their start time.
+//
+// # Signals
+//
+// The policy is one table (signals_linux.go), registered as an explicit
+// list, never signal.Notify's catch-all form:
+//
+//	SIGCHLD                         reap (a doorbell; never forwarded)
+//	SIGILL SIGTRAP SIGABRT SIGBUS   dropped: caught so that "kill -SEGV 1"
+//	SIGFPE SIGSEGV SIGSYS           cannot crash PID 1; a real fault still does
+//	SIGURG                          not caught: the Go runtime's own (preemption)
+//	SIGKILL SIGSTOP                 cannot be caught
+//	32, 33                          not caught: the C library's
+//	everything else, 1-31 and       forwarded to each running workload, or to
+//	SIGRTMIN..SIGRTMAX (34-64)      its process group with -g
+//
+// SIGTSTP, SIGTTIN and SIGTTOU are caught, so they never stop miniinit, and
+// forwarded. Signals the kernel raises at miniinit because of its own writes
+// (SIGPIPE, SIGTTOU, SIGTTIN, SIGXFSZ) are never forwarded: see
+// log_linux.go.
+//
+// # Exit codes
+//
+// The main workload's code by the shell's rules: N for exit(N), 128+n for
+// death by signal n, 127 for a command not found, 126 for one that could
+// not be run; -e remaps listed codes to 0. miniinit's own failures before
+// any workload ran exit 125 (exitcode.go).
+//
+// # The drain
+//
+// tini, dumb-init and catatonit exit the moment the main workload does; the
+// kernel then SIGKILLs the rest. miniinit sends SIGTERM to every remaining
+// process (orphans included), returns as soon as none is left, and sends
+// SIGKILL at a grace deadline (default 5 s). See drain.go.
+package pid1

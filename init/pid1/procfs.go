@@ -1,0 +1,150 @@
+package pid1
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+)
+
+// procEntry is what the drain needs to know about one process, read from
+// /proc/PID/stat. Pid and Start together name a process for good: a pid can
+// be reused, a (pid, start time) pair cannot.
+type procEntry struct {
+	Pid   int    `json:"pid"`
+	Comm  string `json:"comm"`
+	PPid  int    `json:"-"`
+	State byte   `json:"-"`
+	Start uint64 `json:"-"` // clock ticks after boot
+}
+
+func (e procEntry) String() string { return fmt.Sprintf("%d(%s)", e.Pid, e.Comm) }
+
+// procKey identifies a process across pid reuse.
+type procKey struct {
+	pid   int
+	start uint64
+}
+
+func (e procEntry) key() procKey { return procKey{e.Pid, e.Start} }
+
+// parseStat reads the fields it needs from the contents of /proc/PID/stat
+// (proc(5)): "pid (comm) state ppid ... starttime ...". comm may hold
+// spaces and parentheses, so it runs to the LAST ')'.
+func parseStat(b []byte) (procEntry, error) {
+	open := bytes.IndexByte(b, '(')
+	closing := bytes.LastIndexByte(b, ')')
+	if open < 1 || closing < open {
+		return procEntry{}, fmt.Errorf("parse stat %q: no (comm)", b)
+	}
+	pid, err := strconv.Atoi(string(bytes.TrimSpace(b[:open])))
+	if err != nil {
+		return procEntry{}, fmt.Errorf("parse stat: pid: %w", err)
+	}
+	// Fields from state (field 3 in proc(5)) on; starttime is field 22.
+	f := bytes.Fields(b[closing+1:])
+	if len(f) < 20 || len(f[0]) != 1 {
+		return procEntry{}, fmt.Errorf("parse stat of %d: %d fields after comm, want at least 20", pid, len(f))
+	}
+	ppid, err := strconv.Atoi(string(f[1]))
+	if err != nil {
+		return procEntry{}, fmt.Errorf("parse stat of %d: ppid: %w", pid, err)
+	}
+	start, err := strconv.ParseUint(string(f[19]), 10, 64)
+	if err != nil {
+		return procEntry{}, fmt.Errorf("parse stat of %d: starttime: %w", pid, err)
+	}
+	return procEntry{Pid: pid, Comm: string(b[open+1 : closing]), PPid: ppid, State: f[0][0], Start: start}, nil
+}
+
+// descendants returns the live (not zombie) processes in all whose parent
+// chain reaches root, in the order of all.
+func descendants(all []procEntry, root int) []procEntry {
+	parent := make(map[int]int, len(all))
+	for _, e := range all {
+		parent[e.Pid] = e.PPid
+	}
+	var out []procEntry
+	for _, e := range all {
+		if e.Pid == root || e.State == 'Z' {
+			continue
+		}
+		// Walk up at most len(all) steps: a cycle cannot happen in a
+		// consistent snapshot, but a snapshot is not atomic.
+		for p, steps := e.PPid, 0; p > 0 && steps <= len(all); p, steps = parent[p], steps+1 {
+			if p == root {
+				out = append(out, e)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// alive returns the entries of all that are not zombies and not self.
+func alive(all []procEntry, self int) []procEntry {
+	var out []procEntry
+	for _, e := range all {
+		if e.Pid != self && e.State != 'Z' {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// sharedUnder reads /proc/self/mountinfo (proc(5)) and returns the "shared:N"
+// tag of the mount that a new mount on target would sit on: the mount at
+// target itself, or else the one whose mount point is target's longest
+// ancestor. It returns "" when that mount does not propagate to peers. When
+// several mounts stack on one point, the last line is the visible one.
+func sharedUnder(mountinfo []byte, target string) string {
+	best, tag := -1, ""
+	for _, line := range bytes.Split(mountinfo, []byte{'\n'}) {
+		f := bytes.Fields(line)
+		if len(f) < 7 {
+			continue
+		}
+		mp := unescapeMountinfo(string(f[4]))
+		if !isPathPrefix(mp, target) || len(mp) < best {
+			continue
+		}
+		best, tag = len(mp), ""
+		// Optional fields run from the seventh field to the "-".
+		for _, opt := range f[6:] {
+			if string(opt) == "-" {
+				break
+			}
+			if bytes.HasPrefix(opt, []byte("shared:")) {
+				tag = string(opt)
+			}
+		}
+	}
+	return tag
+}
+
+// isPathPrefix reports whether dir is p or one of its ancestors.
+func isPathPrefix(dir, p string) bool {
+	if dir == "/" || dir == p {
+		return true
+	}
+	return len(p) > len(dir) && p[:len(dir)] == dir && p[len(dir)] == '/'
+}
+
+// unescapeMountinfo undoes the octal escapes (\040 for a space) the kernel
+// writes into mountinfo paths.
+func unescapeMountinfo(s string) string {
+	if !bytes.ContainsRune([]byte(s), '\\') {
+		return s
+	}
+	var out []byte
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				out = append(out, byte(n))
+				i += 3
+				continue
+			}
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}

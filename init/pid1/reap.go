@@ -1,0 +1,39 @@
+package pid1
+
+import (
+	"errors"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// reapAll is the only place in miniinit that waits for a child, and the
+// event loop is its only caller (see "One reaper" in doc.go). It collects
+// every child that has exited, without blocking, and hands each status to
+// found, then reports whether any child is left at all.
+//
+// It loops wait4(-1, WNOHANG) until 0 (children remain, none exited) or
+// ECHILD (no children). SIGCHLD is only a doorbell: the kernel merges
+// SIGCHLDs that arrive close together, so one signal may stand for many
+// exits, and only draining them all on every ring is correct.
+//
+// __WALL also collects children that were started with an exit signal
+// other than SIGCHLD; miniinit starts none, but a workload's clone(2)
+// children can end up with it as their parent.
+func reapAll(found func(pid int, ws syscall.WaitStatus)) (noChildren bool, err error) {
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, unix.WNOHANG|unix.WALL, nil)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.ECHILD):
+			return true, nil
+		case err != nil:
+			return false, sysErr("wait4", err)
+		case pid == 0:
+			return false, nil
+		}
+		found(pid, ws)
+	}
+}

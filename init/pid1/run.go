@@ -1,0 +1,157 @@
+package pid1
+
+import (
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+)
+
+// Run does miniinit's whole job: it sets up, starts opts.Workloads, runs
+// the event loop until the main workload has ended and the drain is over,
+// and returns the exit code for the process (see exitcode.go): the main
+// workload's, or ExitSetup when setup failed and nothing was started.
+//
+// Run changes process-wide state (signal dispositions, the working
+// directory, the subreaper flag, descriptors, /proc) and waits for every
+// child of the process, so it is for a process that does nothing else: call
+// it from main, on the main goroutine locked to the main thread, and exit
+// with what it returns.
+func Run(opts Options) int {
+	// The loop's goroutine keeps its thread for the whole run: the
+	// parent-death signal belongs to the thread that asked for it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+
+	// Descriptors 0-2 must exist before anything opens a file: a closed
+	// one would be taken by the first file opened and reach the workload.
+	stdio := ensureStdio()
+	log, logw := newLogger(opts.Verbosity)
+	defer logw.Close()
+
+	if err := opts.validate(); err != nil {
+		log.Error("invalid options", "err", err)
+		return ExitSetup
+	}
+	l, err := setup(opts, log, logw, stdio)
+	if err != nil {
+		log.Error("setup", "err", err)
+		return ExitSetup
+	}
+	defer signal.Stop(l.sigs)
+
+	// Children inherited from whoever executed miniinit (a shell's
+	// background jobs) are reaped like any orphan; then the workloads.
+	l.reap()
+	for _, w := range opts.Workloads {
+		l.start(w)
+	}
+	code := l.run()
+	l.writeReport(code)
+	return code
+}
+
+// setup runs the steps before the first workload starts. Their order
+// matters; each says why it comes where it does. An error here means
+// nothing was started, and Run exits with ExitSetup.
+func setup(opts Options, log *slog.Logger, logw *logWriter, stdio []uintptr) (*loop, error) {
+	l := &loop{log: log, logw: logw, opts: opts, self: unix.Getpid(), stdio: stdio, procs: map[int]*process{}}
+	parentAtStart := unix.Getppid()
+
+	// 1. Name: first, so that ps and /proc show "miniinit" from here on,
+	//    even when the binary was executed from a memfd.
+	if err := setName("miniinit"); err != nil {
+		log.Debug("set process name", "err", err)
+	}
+
+	// 2. Signals, before anything is started: from here on no signal
+	//    sent to miniinit takes its default action (for SIGTERM, SIGINT
+	//    and SIGHUP, the exit of PID 1), a SIGTSTP cannot stop it, and a
+	//    SIGCHLD that comes before the loop runs waits in the channel.
+	//    The list is explicit: see signals.go for why.
+	var sigs []os.Signal
+	for _, s := range intake() {
+		sigs = append(sigs, s)
+	}
+	l.sigs = make(chan os.Signal, 256)
+	signal.Notify(l.sigs, sigs...)
+
+	// 3. Parent-death signal: after step 2, so that the signal, when it
+	//    comes, is caught and forwarded rather than ending miniinit.
+	if opts.ParentDeathSignal != 0 {
+		if err := setParentDeathSignal(opts.ParentDeathSignal, parentAtStart); err != nil {
+			return nil, err
+		}
+	}
+
+	// 4. Reaper: PID 1 is its namespace's reaper already. Anything else
+	//    becomes a child subreaper, before the first fork, so that even
+	//    the first workload's orphans come to miniinit.
+	l.isPID1 = l.self == 1
+	if !l.isPID1 {
+		if err := becomeSubreaper(); err != nil {
+			log.Warn("cannot become a child subreaper: orphans will not be reaped or drained by miniinit", "err", err)
+		} else if !opts.Subreaper {
+			log.Warn("not PID 1: running as a child subreaper, so orphans are still reaped and drained (-s silences this)")
+		}
+	}
+
+	// 5. Working directory: workloads start where miniinit was started
+	//    (docker's WORKDIR); miniinit itself moves to "/" so that it pins
+	//    no mount for as long as the container lives (catatonit#28). A
+	//    relative report path keeps meaning what the user meant.
+	dir, err := os.Getwd()
+	if err != nil {
+		log.Warn("cannot read the working directory; workloads start in /", "err", err)
+		dir = "/"
+	}
+	l.startDir = dir
+	if r := l.opts.Report; r != "" && r != "-" && !filepath.IsAbs(r) {
+		l.opts.Report = filepath.Join(dir, r)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return nil, sysErr("chdir /", err)
+	}
+
+	// 6. /proc, PID 1 only: before step 7, which lists /proc/self/fd, and
+	//    before any workload, which expects a /proc of its namespace.
+	if l.isPID1 {
+		if err := ensureProc(log); err != nil {
+			return nil, err
+		}
+	}
+	l.procOK = procIsOurs()
+
+	// 7. Descriptors, before the first fork: keep the socket-activation
+	//    ones for the main workload, close everything else inherited.
+	env := os.Environ()
+	listen, err := takeListenFDs(env, l.self)
+	if err != nil {
+		log.Warn("not passing socket-activation descriptors on", "err", err)
+	}
+	l.listen = listen
+	l.environ = withoutKeys(env, listenKeys...)
+	closed, err := closeInherited(3 + l.listen.n)
+	if err != nil {
+		log.Warn("closing inherited descriptors", "err", err)
+	}
+	if len(closed) > 0 {
+		log.Debug("closed inherited descriptors", "fds", closed)
+	}
+	if l.listen.n > 0 {
+		l.shimOK = l.procOK && unix.Access(selfExe, unix.X_OK) == nil
+		if !l.shimOK {
+			log.Warn("cannot set LISTEN_PID for the main workload (needs /proc/self/exe); passing the descriptors without it")
+		}
+	}
+
+	// 8. Terminal: the main workload takes the foreground only if
+	//    miniinit holds it (tini's job control, without stealing the
+	//    terminal when miniinit is a shell's background job).
+	l.tty = foregroundTTY()
+
+	return l, nil
+}

@@ -1,0 +1,72 @@
+package pid1
+
+import (
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	// sigRTMin and sigRTMax bound the real-time signals miniinit can use.
+	// The kernel's range starts at 32; the C library keeps 32 and 33 for
+	// itself, so SIGRTMIN is 34 for every program a workload is likely to
+	// be, and miniinit names them the same way.
+	sigRTMin  = syscall.Signal(34)
+	sigRTMax  = syscall.Signal(64)
+	maxSignal = 64
+)
+
+// signalTable is the forwarding policy, one row per signal, in number order.
+// doc.go has the same table in prose; signals_test.go checks both the
+// policy and every name against golang.org/x/sys/unix.
+var signalTable = append([]signalInfo{
+	{unix.SIGHUP, "SIGHUP", forward},
+	{unix.SIGINT, "SIGINT", forward},
+	{unix.SIGQUIT, "SIGQUIT", forward},
+	{unix.SIGILL, "SIGILL", drop},
+	{unix.SIGTRAP, "SIGTRAP", drop},
+	{unix.SIGABRT, "SIGABRT", drop},
+	{unix.SIGBUS, "SIGBUS", drop},
+	{unix.SIGFPE, "SIGFPE", drop},
+	{unix.SIGKILL, "SIGKILL", notCaught},
+	{unix.SIGUSR1, "SIGUSR1", forward},
+	{unix.SIGSEGV, "SIGSEGV", drop},
+	{unix.SIGUSR2, "SIGUSR2", forward},
+	{unix.SIGPIPE, "SIGPIPE", forward},
+	{unix.SIGALRM, "SIGALRM", forward},
+	{unix.SIGTERM, "SIGTERM", forward},
+	{unix.SIGSTKFLT, "SIGSTKFLT", forward},
+	{unix.SIGCHLD, "SIGCHLD", reap},
+	{unix.SIGCONT, "SIGCONT", forward},
+	{unix.SIGSTOP, "SIGSTOP", notCaught},
+	{unix.SIGTSTP, "SIGTSTP", forward},
+	{unix.SIGTTIN, "SIGTTIN", forward},
+	{unix.SIGTTOU, "SIGTTOU", forward},
+	{unix.SIGURG, "SIGURG", notCaught},
+	{unix.SIGXCPU, "SIGXCPU", forward},
+	{unix.SIGXFSZ, "SIGXFSZ", forward},
+	{unix.SIGVTALRM, "SIGVTALRM", forward},
+	{unix.SIGPROF, "SIGPROF", forward},
+	{unix.SIGWINCH, "SIGWINCH", forward},
+	{unix.SIGIO, "SIGIO", forward},
+	{unix.SIGPWR, "SIGPWR", forward},
+	{unix.SIGSYS, "SIGSYS", drop},
+}, realtimeSignals()...)
+
+// realtimeSignals are SIGRTMIN (34) to SIGRTMAX (64), all forwarded: systemd
+// in a container, for one, stops on SIGRTMIN+3.
+func realtimeSignals() []signalInfo {
+	var out []signalInfo
+	for s := sigRTMin; s <= sigRTMax; s++ {
+		name := "SIGRTMIN+" + strconv.Itoa(int(s-sigRTMin))
+		switch s {
+		case sigRTMin:
+			name = "SIGRTMIN"
+		case sigRTMax:
+			name = "SIGRTMAX"
+		}
+		out = append(out, signalInfo{s, name, forward})
+	}
+	return out
+}
