@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minispawn/minispawn/init/roottest"
 	"golang.org/x/sys/unix"
 )
 
@@ -654,4 +655,23 @@ func isolatedLayout(t *testing.T, l *Layout) *Layout {
 		})
 	}
 	return &Layout{Version: l.Version, Mounts: mounts}
+}
+
+// BenchmarkCreateRemove measures a container cgroup's set-up and
+// tear-down with limits, on this host.
+func BenchmarkCreateRemove(b *testing.B) {
+	roottest.Require(b)
+	l, err := Detect()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		c, err := Create(l, testName(), Resources{MemoryMax: 64 << 20, PidsMax: 64})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := c.Remove(); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

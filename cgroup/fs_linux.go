@@ -2,6 +2,7 @@ package cgroup
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -28,7 +29,7 @@ func writeFile(path, value string) error {
 		return &Error{Step: "write", Path: path, Err: err}
 	}
 	if n != len(value) {
-		return &Error{Step: "write", Path: path, Err: unix.EIO}
+		return &Error{Step: "write", Path: path, Err: io.ErrShortWrite}
 	}
 	return nil
 }
