@@ -1,0 +1,305 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minispawn/minispawn/init/roottest"
+)
+
+// testRootBinaries make the ephemeral root of most tests: enough for a
+// shell that traps signals, sleeps and reads /proc.
+const testRootBinaries = `["/bin/sh", "/bin/cat", "/bin/sleep", "/bin/hostname", "/bin/ps", "/bin/ls"]`
+
+// containerName is unique per test and run, so tests never meet each
+// other's cgroups.
+func containerName(t *testing.T) string {
+	n := strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), "-"))
+	if len(n) > 40 {
+		n = n[:40]
+	}
+	return fmt.Sprintf("t-%s-%d", strings.Trim(n, "-"), os.Getpid())
+}
+
+// shellConfig is a one-workload container running script under /bin/sh.
+func shellConfig(t *testing.T, name, script, extra string) string {
+	return writeConfig(t, fmt.Sprintf(`name = %q
+[rootfs]
+build = %s
+[limits]
+memory = "128M"
+pids = 64
+%s
+[[workload]]
+name = "sh"
+command = "/bin/sh"
+args = ["-c", %q]
+`, name, testRootBinaries, extra, script))
+}
+
+// hostState is what a container must leave exactly as it found it.
+type hostState struct {
+	mounts []string
+}
+
+func snapshotHost(t *testing.T) hostState {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ms []string
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 {
+			ms = append(ms, f[4]) // mount point
+		}
+	}
+	sort.Strings(ms)
+	return hostState{mounts: ms}
+}
+
+// cgroupDirs are where a container named name would have its cgroup on
+// this host's v1 hierarchies (and a v2 one, for other hosts).
+func cgroupDirs(name string) []string {
+	var dirs []string
+	for _, c := range []string{"memory", "pids", "unified", ""} {
+		dirs = append(dirs, filepath.Join("/sys/fs/cgroup", c, "minispawn", name))
+	}
+	return dirs
+}
+
+// checkNothingLeft fails the test if the container left a mount, a cgroup
+// or a process (one whose command line holds marker) on the host.
+func checkNothingLeft(t *testing.T, before hostState, name, marker string) {
+	t.Helper()
+	after := snapshotHost(t)
+	if strings.Join(before.mounts, "\n") != strings.Join(after.mounts, "\n") {
+		t.Errorf("host mount table changed:\nbefore %v\nafter  %v", before.mounts, after.mounts)
+	}
+	for _, d := range cgroupDirs(name) {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("cgroup %s left behind", d)
+		}
+	}
+	if marker != "" {
+		if pids := findProcs(marker); len(pids) > 0 {
+			t.Errorf("processes left behind: %v", pids)
+		}
+	}
+}
+
+// findProcs lists pids whose command line contains marker.
+func findProcs(marker string) []int {
+	ents, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range ents {
+		var pid int
+		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil || pid == os.Getpid() {
+			continue
+		}
+		cl, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && bytes.Contains(cl, []byte(marker)) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+func TestDemoRunsUnderMiniinit(t *testing.T) {
+	roottest.Require(t)
+	before := snapshotHost(t)
+	res := runMinispawn(t, 60*time.Second, "-c", "../../contrib/examples/demo.toml")
+	if res.code != 0 {
+		t.Fatalf("demo: exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	if !strings.Contains(res.stdout, "hostname: minispawn-demo") {
+		t.Errorf("demo did not print its hostname:\n%s", res.stdout)
+	}
+	// ps inside: PID 1 is miniinit (parent 0), the workload its child.
+	if !regexp.MustCompile(`(?m)^\s*1\s+0\s+miniinit\b`).MatchString(res.stdout) {
+		t.Errorf("ps does not show miniinit as PID 1:\n%s", res.stdout)
+	}
+	if !regexp.MustCompile(`(?m)^\s*\d+\s+1\s+sh\b`).MatchString(res.stdout) {
+		t.Errorf("ps does not show the workload under PID 1:\n%s", res.stdout)
+	}
+	checkNothingLeft(t, before, "demo", "")
+}
+
+func TestExitCodePassesThrough(t *testing.T) {
+	roottest.Require(t)
+	for _, tc := range []struct {
+		script string
+		want   int
+	}{
+		{"exit 0", 0},
+		{"exit 3", 3},
+		{"kill -KILL $$", 137},
+		{"kill -TERM $$", 143},
+	} {
+		t.Run(fmt.Sprint(tc.want), func(t *testing.T) {
+			name := containerName(t)
+			before := snapshotHost(t)
+			res := runMinispawn(t, 60*time.Second, "-c", shellConfig(t, name, tc.script, ""))
+			if res.code != tc.want {
+				t.Errorf("%q: exit %d, want %d\nstderr:\n%s", tc.script, res.code, tc.want, res.stderr)
+			}
+			checkNothingLeft(t, before, name, "")
+		})
+	}
+}
+
+// started is a minispawn running in the background.
+type started struct {
+	cmd    *exec.Cmd
+	lines  chan string
+	done   chan struct{}
+	stderr *bytes.Buffer
+	seen   []string // lines read by expect, in order
+}
+
+// startMinispawn starts minispawn and returns once the workload printed
+// "ready". The process is killed at the end of the test if still running.
+func startMinispawn(t *testing.T, cfg string) *started {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, "minispawn"), "-c", cfg)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &started{cmd: cmd, lines: make(chan string, 100), done: make(chan struct{}), stderr: new(bytes.Buffer)}
+	cmd.Stderr = s.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-s.done
+	})
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			s.lines <- sc.Text()
+		}
+		cmd.Wait()
+		close(s.lines)
+		close(s.done)
+	}()
+	s.expect(t, "ready", 30*time.Second)
+	return s
+}
+
+// expect waits for a line of output equal to want.
+func (s *started) expect(t *testing.T, want string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case line, ok := <-s.lines:
+			if !ok {
+				t.Fatalf("minispawn ended before printing %q\nstderr:\n%s", want, s.stderr)
+			}
+			s.seen = append(s.seen, line)
+			if line == want {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no %q within %v\nstderr:\n%s", want, timeout, s.stderr)
+		}
+	}
+}
+
+// wait returns minispawn's exit code, bounded by timeout.
+func (s *started) wait(t *testing.T, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case <-s.done:
+	case <-time.After(timeout):
+		t.Fatalf("minispawn still running after %v", timeout)
+	}
+	return s.cmd.ProcessState.ExitCode()
+}
+
+func TestSignalsReachWorkloadThroughMiniinit(t *testing.T) {
+	roottest.Require(t)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			name := containerName(t)
+			before := snapshotHost(t)
+			script := `trap 'echo caught; exit 7' TERM INT; echo ready; while :; do sleep 0.05; done`
+			s := startMinispawn(t, shellConfig(t, name, script, ""))
+			if err := s.cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			s.expect(t, "caught", 10*time.Second)
+			if code := s.wait(t, 10*time.Second); code != 7 {
+				t.Errorf("exit %d, want the workload's 7\nstderr:\n%s", code, s.stderr)
+			}
+			checkNothingLeft(t, before, name, "")
+		})
+	}
+}
+
+func TestNamespacesAndLimits(t *testing.T) {
+	roottest.Require(t)
+	name := containerName(t)
+	before := snapshotHost(t)
+	script := `echo "host=$(hostname)"; echo netdevs; ls /sys/class/net; echo end-netdevs; cat /proc/self/cgroup; ls /; echo ready; exec sleep 30`
+	s := startMinispawn(t, shellConfig(t, name, script, ""))
+	// While it runs: the limits are in the container's cgroup, and the
+	// workload is in that cgroup.
+	limits := map[string]string{
+		"/sys/fs/cgroup/pids/minispawn/" + name + "/pids.max":                "64",
+		"/sys/fs/cgroup/memory/minispawn/" + name + "/memory.limit_in_bytes": fmt.Sprint(128 << 20),
+	}
+	for file, want := range limits {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Errorf("limit file: %v", err)
+			continue
+		}
+		if got := strings.TrimSpace(string(data)); got != want {
+			t.Errorf("%s = %s, want %s", file, got, want)
+		}
+	}
+	procs, err := os.ReadFile("/sys/fs/cgroup/pids/minispawn/" + name + "/cgroup.procs")
+	if err != nil || len(strings.Fields(string(procs))) < 2 {
+		t.Errorf("container cgroup holds %q (%v), want miniinit and the workload", procs, err)
+	}
+	// Nothing mounted inside shows on the host while it runs either.
+	if got := snapshotHost(t); strings.Join(got.mounts, "\n") != strings.Join(before.mounts, "\n") {
+		t.Errorf("container mounts visible on the host: %v", got.mounts)
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	s.wait(t, 15*time.Second)
+
+	out := strings.Join(s.seen, "\n")
+	if !strings.Contains(out, "host="+name) {
+		t.Errorf("hostname is not the container's name:\n%s", out)
+	}
+	// The network namespace holds the loopback device and nothing else.
+	if !strings.Contains(out, "netdevs\nlo\nend-netdevs") {
+		t.Errorf("network devices inside are not just lo:\n%s", out)
+	}
+	// The cgroup namespace is rooted at the container's cgroup.
+	for _, line := range s.seen {
+		if m := regexp.MustCompile(`^\d+:[^:]*:(.*)$`).FindStringSubmatch(line); m != nil && m[1] != "/" {
+			t.Errorf("cgroup path %q inside, want /", line)
+		}
+	}
+	// pivot_root: the root holds what the build put there, not the host's.
+	if strings.Contains(out, "\nhome\n") || strings.Contains(out, "\nboot\n") {
+		t.Errorf("host directories visible in the root:\n%s", out)
+	}
+	checkNothingLeft(t, before, name, "")
+}

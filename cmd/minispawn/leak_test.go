@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minispawn/minispawn/init/roottest"
+)
+
+// Every way a run can end leaves the host as it was. Normal exits and
+// crashes are covered by TestExitCodePassesThrough; these are the rest.
+
+func TestBadConfigLeavesNothing(t *testing.T) {
+	roottest.Require(t)
+	name := containerName(t)
+	before := snapshotHost(t)
+	cfg := writeConfig(t, fmt.Sprintf("name = %q\n[rootfs]\nbuild = [\"/bin/sh\"]\n[[workload]]\nname = \"x\"\n", name))
+	res := runMinispawn(t, 20*time.Second, "-c", cfg)
+	if res.code != exitSetup {
+		t.Errorf("exit %d, want %d", res.code, exitSetup)
+	}
+	if !strings.Contains(res.stderr, cfg+":") || !strings.Contains(res.stderr, "command") {
+		t.Errorf("error does not name the file position and the missing command:\n%s", res.stderr)
+	}
+	checkNothingLeft(t, before, name, "")
+}
+
+func TestSetupFailureNamesStepPathErrno(t *testing.T) {
+	roottest.Require(t)
+	t.Run("missing root", func(t *testing.T) {
+		name := containerName(t)
+		before := snapshotHost(t)
+		missing := filepath.Join(t.TempDir(), "no-such-root")
+		cfg := writeConfig(t, fmt.Sprintf("name = %q\n[rootfs]\npath = %q\n[[workload]]\nname = \"x\"\ncommand = \"/bin/true\"\n", name, missing))
+		res := runMinispawn(t, 20*time.Second, "-c", cfg)
+		if res.code != exitSetup {
+			t.Errorf("exit %d, want %d\n%s", res.code, exitSetup, res.stderr)
+		}
+		if !strings.Contains(res.stderr, missing) {
+			t.Errorf("error does not name %s:\n%s", missing, res.stderr)
+		}
+		checkNothingLeft(t, before, name, "")
+	})
+	t.Run("mount target is a file", func(t *testing.T) {
+		// A root whose proc is a regular file: mounting /proc fails
+		// inside the container, after cgroup and namespaces exist.
+		name := containerName(t)
+		before := snapshotHost(t)
+		root := t.TempDir()
+		if err := os.WriteFile(filepath.Join(root, "proc"), []byte("not a directory"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg := writeConfig(t, fmt.Sprintf("name = %q\n[rootfs]\npath = %q\n[[workload]]\nname = \"x\"\ncommand = \"/bin/true\"\n", name, root))
+		res := runMinispawn(t, 20*time.Second, "-c", cfg)
+		if res.code != exitSetup {
+			t.Errorf("exit %d, want %d\n%s", res.code, exitSetup, res.stderr)
+		}
+		if !strings.Contains(res.stderr, "proc") || !strings.Contains(res.stderr, "ENOTDIR") {
+			t.Errorf("error does not name the step, path and errno:\n%s", res.stderr)
+		}
+		checkNothingLeft(t, before, name, "")
+	})
+}
+
+// TestSigkillOfMinispawn: the container dies with minispawn; the empty
+// cgroup that a killed minispawn cannot remove is removed by the next run
+// of the same container.
+func TestSigkillOfMinispawn(t *testing.T) {
+	roottest.Require(t)
+	name := containerName(t)
+	before := snapshotHost(t)
+	marker := fmt.Sprintf("%d.%d", 4000+os.Getpid()%1000, time.Now().UnixNano()%1000)
+	cfg := shellConfig(t, name, "echo ready; exec sleep "+marker, "")
+	s := startMinispawn(t, cfg)
+	if len(findProcs("sleep "+marker)) != 1 {
+		t.Fatalf("workload not found running")
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	s.wait(t, 10*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(findProcs("sleep "+marker)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("container processes outlived minispawn: %v", findProcs("sleep "+marker))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The next run cleans up and runs normally.
+	res := runMinispawn(t, 60*time.Second, "-c", shellConfig(t, name, "exit 0", ""))
+	if res.code != 0 {
+		t.Fatalf("next run: exit %d\n%s", res.code, res.stderr)
+	}
+	checkNothingLeft(t, before, name, marker)
+}

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// binDir holds minispawn and miniinit built static for this test run.
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "minispawn-test-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := 1
+	if err := buildBinaries(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "build binaries:", err)
+	} else {
+		code = m.Run()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func buildBinaries(dir string) error {
+	for _, pkg := range []string{"miniinit", "minispawn"} {
+		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, pkg), "../"+pkg)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+		}
+	}
+	return nil
+}
+
+// TestBinariesAreStatic: miniinit runs inside arbitrary root filesystems
+// and minispawn must not depend on the host's libc, so neither may have an
+// ELF interpreter or needed libraries.
+func TestBinariesAreStatic(t *testing.T) {
+	for _, name := range []string{"miniinit", "minispawn"} {
+		f, err := elf.Open(filepath.Join(binDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_INTERP {
+				t.Errorf("%s has an ELF interpreter: not statically linked", name)
+			}
+		}
+		if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
+			t.Errorf("%s needs shared libraries %v", name, libs)
+		}
+		f.Close()
+	}
+}
+
+func TestOptionsRoundTrip(t *testing.T) {
+	for _, o := range []options{
+		{cmd: "run", config: "a.toml"},
+		{cmd: "check", config: "/etc/minispawn/x.toml", init: "/usr/sbin/miniinit", verbose: true},
+		{cmd: "run", config: "b.toml", dryRun: true},
+	} {
+		got, err := parseArgs(o.args(), new(bytes.Buffer))
+		if err != nil {
+			t.Fatalf("parseArgs(%q): %v", o.args(), err)
+		}
+		if !reflect.DeepEqual(*got, o) {
+			t.Errorf("round trip of %+v gave %+v", o, *got)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{}, {"frob", "-c", "x"}, {"-c", "x", "extra"}, {"-nope"}} {
+		if _, err := parseArgs(args, new(bytes.Buffer)); err == nil {
+			t.Errorf("parseArgs(%q) accepted", args)
+		}
+	}
+	res := runMinispawn(t, 10*time.Second, "-c")
+	if res.code != exitUsage {
+		t.Errorf("minispawn -c: exit %d, want %d", res.code, exitUsage)
+	}
+}
+
+func TestNamespaceTableRoundTrip(t *testing.T) {
+	var all []string
+	for _, ns := range namespaces {
+		all = append(all, ns.name)
+		f, err := nsFlags([]string{ns.name})
+		if err != nil || f != ns.flag {
+			t.Errorf("nsFlags(%s) = %#x, %v", ns.name, f, err)
+		}
+	}
+	f, err := nsFlags(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := nsNames(f); !reflect.DeepEqual(got, all) {
+		t.Errorf("nsNames(nsFlags(%v)) = %v", all, got)
+	}
+	if _, err := nsFlags([]string{"time-travel"}); err == nil {
+		t.Error("unknown namespace accepted")
+	}
+}
+
+// result is one finished minispawn run.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// runMinispawn runs the built minispawn with args, bounded by timeout.
+func runMinispawn(t *testing.T, timeout time.Duration, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "minispawn"), args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("minispawn %q did not finish within %v\nstdout:\n%s\nstderr:\n%s", args, timeout, &stdout, &stderr)
+	}
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("run minispawn: %v", err)
+		}
+		code = ee.ExitCode()
+	}
+	return result{stdout.String(), stderr.String(), code}
+}
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "app.toml")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCheckPrintsPlanWithoutRunning(t *testing.T) {
+	res := runMinispawn(t, 20*time.Second, "check", "-c", "../../contrib/examples/demo.toml")
+	if res.code != 0 {
+		t.Fatalf("check: exit %d\n%s", res.code, res.stderr)
+	}
+	for _, want := range []string{
+		"namespaces: pid mount uts ipc net cgroup",
+		"pids.max",
+		"mount -t proc",
+		"pivot_root",
+		"hostname minispawn-demo",
+		"hello (main): /bin/sh -c",
+	} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("plan lacks %q:\n%s", want, res.stdout)
+		}
+	}
+}
+
+func TestBadConfigNamesEveryProblem(t *testing.T) {
+	cfg := writeConfig(t, `name = "bad name!"
+colour = "blue"
+
+[limits]
+pids = "many"
+`)
+	res := runMinispawn(t, 10*time.Second, "-c", cfg)
+	if res.code != exitSetup {
+		t.Fatalf("exit %d, want %d\n%s", res.code, exitSetup, res.stderr)
+	}
+	for _, want := range []string{cfg + ":1:", cfg + ":2:", cfg + ":5:"} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("stderr lacks a problem at %q:\n%s", want, res.stderr)
+		}
+	}
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/minispawn/minispawn/cgroup"
+	"github.com/minispawn/minispawn/config"
+	"github.com/minispawn/minispawn/mounts"
+)
+
+// defaultNamespaces are the namespaces every container gets. The network
+// namespace holds only a loopback device, brought up by the second stage.
+var defaultNamespaces = []string{"pid", "mount", "uts", "ipc", "net", "cgroup"}
+
+// stagingDir is where the second stage mounts a tmpfs to build an
+// ephemeral root. The directory itself is created once on the host and
+// stays empty there: the tmpfs lives only in the container's mount
+// namespace, so it vanishes with the container however the container
+// ends, SIGKILL of minispawn included.
+const stagingDir = "/run/minispawn"
+
+// Plan is everything minispawn will do for one container, as data. The
+// parent computes it without side effects; `minispawn check` prints it;
+// the second stage receives it (as JSON) and carries it out.
+type Plan struct {
+	Name       string
+	Hostname   string
+	ConfigFile string
+	Namespaces []string
+	Root       RootPlan
+	Mounts     []mounts.Mount
+	// Init is the host path of the miniinit binary. The container runs a
+	// sealed in-memory copy of it, so nothing inside can write to the
+	// host's file.
+	Init string
+	// InitArgs is miniinit's command line (argv[1:]).
+	InitArgs []string
+
+	Cgroup    cgroup.Plan       `json:"-"`
+	Layout    string            `json:"-"`
+	Resources cgroup.Resources  `json:"-"`
+	Workloads []config.Workload `json:"-"`
+}
+
+// RootPlan says how the root filesystem is made.
+type RootPlan struct {
+	// Dir is an existing directory used as the root (a configured path,
+	// or a cached built root).
+	Dir string
+	// Build lists host binaries copied into an ephemeral tmpfs root, when
+	// Dir is empty.
+	Build []string
+	// Cache is set when Dir is a cached built root made from Build.
+	Cache    bool
+	ReadOnly bool
+}
+
+// configFD is the descriptor on which miniinit finds the configuration
+// bytes inside the container.
+const configFD = 3
+
+// newPlan turns a validated configuration into a plan. layout is the
+// cgroup hierarchy found on this host; initPath the miniinit binary.
+func newPlan(c *config.Config, layout *cgroup.Layout, initPath string) *Plan {
+	p := &Plan{
+		Name:       c.Name,
+		Hostname:   c.Hostname,
+		ConfigFile: c.File,
+		Namespaces: append([]string(nil), defaultNamespaces...),
+		Mounts:     mounts.DefaultMounts(),
+		Init:       initPath,
+		InitArgs:   []string{"--config-fd", fmt.Sprint(configFD), "--config-name", c.File},
+		Resources:  cgroup.Resources{MemoryMax: int64(c.Limits.Memory), PidsMax: c.Limits.Pids},
+		Workloads:  c.Workloads,
+	}
+	p.Root.ReadOnly = c.Rootfs.ReadOnly
+	switch {
+	case c.Rootfs.Path != "":
+		p.Root.Dir = c.Rootfs.Path
+	case c.Rootfs.Cache != "":
+		p.Root.Dir = c.Rootfs.Cache
+		p.Root.Cache = true
+		p.Root.Build = c.Rootfs.Build
+	default:
+		p.Root.Build = c.Rootfs.Build
+	}
+	if layout != nil {
+		p.Layout = layout.String()
+		p.Cgroup = layout.Plan(c.Name, p.Resources)
+	}
+	return p
+}
+
+// String renders the plan for people, in the order the steps happen.
+func (p *Plan) String() string {
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
+	w("container %s (from %s)", p.Name, p.ConfigFile)
+	w("1. cgroup (%s):", p.Layout)
+	for _, line := range strings.Split(strings.TrimRight(p.Cgroup.String(), "\n"), "\n") {
+		if line != "" {
+			w("     %s", line)
+		}
+	}
+	w("2. namespaces: %s", strings.Join(p.Namespaces, " "))
+	w("3. mount propagation: / recursively slave (nothing mounted inside reaches the host)")
+	switch {
+	case p.Root.Dir != "" && p.Root.Cache:
+		w("4. root: %s, cached copy of %s and their libraries", p.Root.Dir, strings.Join(p.Root.Build, " "))
+	case p.Root.Dir != "":
+		w("4. root: %s (bind-mounted onto itself)", p.Root.Dir)
+	default:
+		w("4. root: ephemeral tmpfs on %s in the container's mount namespace, holding %s and their libraries",
+			stagingDir, strings.Join(p.Root.Build, " "))
+	}
+	w("5. mounts inside the root:")
+	for _, m := range p.Mounts {
+		w("     %s", m)
+	}
+	w("6. hostname %s; loopback up", p.Hostname)
+	w("7. pivot_root into the root, old root detached")
+	if p.Root.ReadOnly {
+		w("8. remount / read-only")
+	} else {
+		w("8. / stays read-write")
+	}
+	w("9. exec miniinit (sealed copy of %s) %s", p.Init, strings.Join(p.InitArgs, " "))
+	w("workloads:")
+	for _, wl := range p.Workloads {
+		role := ""
+		if wl.Main || len(p.Workloads) == 1 {
+			role = " (main)"
+		}
+		w("  %s%s: %s cwd=%s", wl.Name, role, quoteArgs(append([]string{wl.Command}, wl.Args...)), wl.Cwd)
+		for _, k := range sortedKeys(wl.Env) {
+			w("     env %s=%s", k, wl.Env[k])
+		}
+	}
+	return b.String()
+}
+
+func quoteArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\n'\"\\$`;&|<>()*?[]#~") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		q[i] = a
+	}
+	return strings.Join(q, " ")
+}

@@ -1,0 +1,343 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"syscall"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"golang.org/x/sys/unix"
+
+	"github.com/minispawn/minispawn/cgroup"
+	"github.com/minispawn/minispawn/config"
+	"github.com/minispawn/minispawn/mounts"
+)
+
+// Descriptors the second stage receives, fixed so both sides agree.
+const (
+	fdConfig = 3 // the configuration bytes, for miniinit (configFD)
+	fdInit   = 4 // the sealed copy of miniinit
+	fdSync   = 5 // parent -> child: the plan, sent once the child is in its cgroup
+	fdErr    = 6 // child -> parent: a setup error; EOF means miniinit was exec'd
+)
+
+// forwarded are the signals minispawn passes on to the container's PID 1.
+// SIGURG is never among them: the Go runtime uses it.
+var forwarded = []os.Signal{
+	unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT,
+	unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH,
+}
+
+// setupError is a failure before the workload ran: minispawn exits with
+// exitSetup.
+type setupError struct{ err error }
+
+func (e *setupError) Error() string { return e.err.Error() }
+func (e *setupError) Unwrap() error { return e.err }
+
+func setupErrorf(format string, a ...any) error {
+	return &setupError{fmt.Errorf(format, a...)}
+}
+
+// runContainer loads the configuration and either prints the plan or runs
+// the container, returning minispawn's exit code.
+func runContainer(o *options, log *slog.Logger) int {
+	data, err := os.ReadFile(o.config)
+	if err != nil {
+		log.Error("read configuration", "err", err)
+		return exitSetup
+	}
+	cfg, err := config.Parse(o.config, data)
+	if err != nil {
+		// Every problem, one per line, as file:line:col: message.
+		fmt.Fprintln(os.Stderr, err)
+		log.Error("invalid configuration, nothing was run", "file", o.config)
+		return exitSetup
+	}
+	initPath, err := findInit(o.init)
+	if err != nil && !o.dryRun {
+		log.Error(err.Error())
+		return exitSetup
+	} else if err != nil {
+		initPath = "(miniinit not found: " + err.Error() + ")"
+	}
+	layout, err := cgroup.Detect()
+	if err != nil {
+		log.Error("detect cgroup hierarchy", "err", err)
+		return exitSetup
+	}
+	plan := newPlan(cfg, layout, initPath)
+	if o.dryRun {
+		fmt.Print(plan.String())
+		return 0
+	}
+	code, err := spawn(plan, data, log)
+	if err != nil {
+		log.Error("setup failed, nothing was run: " + err.Error())
+		return exitSetup
+	}
+	return code
+}
+
+// findInit locates the miniinit binary: the flag, else next to this
+// executable (how `make build` lays them out), else $PATH.
+func findInit(flagPath string) (string, error) {
+	if flagPath != "" {
+		return filepath.Abs(flagPath)
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), "miniinit")
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath("miniinit")
+	if err != nil {
+		return "", errors.New("cannot find miniinit next to minispawn or in $PATH (use -init PATH)")
+	}
+	return filepath.Abs(p)
+}
+
+// spawn runs the container described by plan and returns its exit code.
+// Errors are setup failures; the workload's own failures are exit codes.
+//
+// The steps run in this order, each for a reason:
+//
+//  1. Signals are caught first, so that a SIGTERM or SIGINT during setup
+//     cannot end minispawn before it has cleaned up.
+//  2. The root filesystem is prepared on the host only when it is cached
+//     (an ephemeral root is built inside the container's mount namespace,
+//     where nothing can outlive the container).
+//  3. miniinit and the configuration go into sealed memfds, before any
+//     namespace exists, so the container never sees a host path to them.
+//  4. The cgroup is created with its limits before the first process, so
+//     no process of the container ever runs unlimited.
+//  5. The second stage is cloned into new namespaces, on a locked thread
+//     (Pdeathsig belongs to the thread that cloned: the container must die
+//     with minispawn, not with a thread the Go runtime retires).
+//  6. The child joins the cgroup, and only then receives the plan, which
+//     is what lets it continue: its cgroup namespace, unshared next, is
+//     rooted at the container's cgroup.
+//  7. The error pipe reads EOF when miniinit has been exec'd: then the
+//     container is ready, and systemd (if it started us) is told so.
+//  8. Signals are forwarded until the container exits; the cgroup is
+//     emptied and removed on every path out of here.
+func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error) {
+	if os.Geteuid() != 0 {
+		return 0, errors.New("minispawn must run as root (it creates namespaces, mounts and cgroups)")
+	}
+
+	// 1. Signals.
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, forwarded...)
+	defer signal.Stop(sigs)
+
+	// 2. Root filesystem.
+	if err := prepareRoot(plan); err != nil {
+		return 0, err
+	}
+
+	// 3. Sealed copies.
+	initFile, err := sealedCopy("miniinit", plan.Init, nil)
+	if err != nil {
+		return 0, fmt.Errorf("seal miniinit %s: %w", plan.Init, err)
+	}
+	defer initFile.Close()
+	cfgFile, err := sealedCopy("config", "", configData)
+	if err != nil {
+		return 0, err
+	}
+	defer cfgFile.Close()
+
+	// 4. Cgroup.
+	layout, err := cgroup.Detect()
+	if err != nil {
+		return 0, fmt.Errorf("detect cgroup hierarchy: %w", err)
+	}
+	cg, err := cgroup.Create(layout, plan.Name, plan.Resources)
+	if err != nil {
+		return 0, fmt.Errorf("create cgroup: %w", err)
+	}
+	defer func() {
+		if kerr := cg.Kill(); kerr != nil {
+			log.Warn("empty the cgroup", "err", kerr)
+		}
+		if rerr := cg.Remove(); rerr != nil {
+			log.Warn("remove the cgroup", "err", rerr)
+		}
+	}()
+
+	// 5. Clone the second stage.
+	syncR, syncW, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	defer syncW.Close()
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		syncR.Close()
+		return 0, err
+	}
+	defer errR.Close()
+	flags, err := nsFlags(plan.Namespaces)
+	if err != nil {
+		return 0, err
+	}
+	// The cgroup namespace is unshared by the child itself, step 6.
+	flags &^= unix.CLONE_NEWCGROUP
+
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       []string{stage2Arg0},
+		Env:        stage2Env(),
+		Stdin:      os.Stdin,
+		Stdout:     os.Stdout,
+		Stderr:     os.Stderr,
+		ExtraFiles: []*os.File{cfgFile, initFile, syncR, errW},
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags: flags,
+			Pdeathsig:  syscall.SIGKILL,
+			// A session of its own: the container has no controlling
+			// terminal, so nothing inside can inject input into the
+			// caller's (TIOCSTI), and terminal signals reach it only
+			// through minispawn.
+			Setsid: true,
+		},
+	}
+	err = cmd.Start()
+	syncR.Close()
+	errW.Close()
+	if err != nil {
+		return 0, fmt.Errorf("clone into namespaces %v: %w", plan.Namespaces, err)
+	}
+	pid := cmd.Process.Pid
+	log.Debug("second stage started", "pid", pid, "namespaces", nsString(flags))
+	waited := make(chan syscall.WaitStatus, 1)
+	go func() {
+		cmd.Wait() // the exit status is in ProcessState; the error adds nothing
+		waited <- cmd.ProcessState.Sys().(syscall.WaitStatus)
+	}()
+	abort := func(err error) (int, error) {
+		cmd.Process.Kill()
+		<-waited
+		return 0, err
+	}
+
+	// 6. Into the cgroup, then the plan.
+	if err := cg.Add(pid); err != nil {
+		return abort(fmt.Errorf("move the container into its cgroup: %w", err))
+	}
+	if err := json.NewEncoder(syncW).Encode(plan); err != nil {
+		return abort(fmt.Errorf("send the plan to the container: %w", err))
+	}
+	syncW.Close()
+
+	// 7. Wait for exec or a setup error, while a SIGINT or SIGTERM aborts.
+	setupDone := make(chan []byte, 1)
+	go func() {
+		msg, _ := io.ReadAll(errR)
+		setupDone <- msg
+	}()
+	for ready := false; !ready; {
+		select {
+		case msg := <-setupDone:
+			if len(msg) > 0 {
+				<-waited
+				return 0, errors.New(string(bytes.TrimSpace(msg)))
+			}
+			ready = true
+		case s := <-sigs:
+			if s == unix.SIGINT || s == unix.SIGTERM {
+				return abort(fmt.Errorf("interrupted by %v during setup", s))
+			}
+		case ws := <-waited:
+			return 0, fmt.Errorf("the container's first process ended during setup (%s)", describeStatus(ws))
+		}
+	}
+	log.Debug("container running", "name", plan.Name, "pid", pid)
+	if sent, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
+		log.Warn("notify the service manager", "err", err)
+	} else if sent {
+		log.Debug("sent READY=1")
+	}
+
+	// 8. Forward signals until the container exits.
+	for {
+		select {
+		case s := <-sigs:
+			log.Debug("forwarding signal", "signal", s)
+			if err := cmd.Process.Signal(s); err != nil && !errors.Is(err, os.ErrProcessDone) {
+				log.Warn("forward signal", "signal", s, "err", err)
+			}
+		case ws := <-waited:
+			if n, err := cg.OOMKills(); err == nil && n > 0 {
+				log.Error("the container hit its memory limit: the kernel's OOM killer ended a process",
+					"limit", plan.Resources.MemoryMax, "oom_kills", n)
+			}
+			code := statusCode(ws)
+			log.Debug("container exited", "status", describeStatus(ws), "code", code)
+			return code, nil
+		}
+	}
+}
+
+// prepareRoot does the host-side part of step 2.
+func prepareRoot(plan *Plan) error {
+	switch {
+	case plan.Root.Cache:
+		if _, err := mounts.BuildCached(plan.Root.Dir, plan.Root.Build); err != nil {
+			return fmt.Errorf("build cached root %s: %w", plan.Root.Dir, err)
+		}
+	case plan.Root.Dir != "":
+		st, err := os.Stat(plan.Root.Dir)
+		if err != nil {
+			return fmt.Errorf("root filesystem: %w", err)
+		}
+		if !st.IsDir() {
+			return fmt.Errorf("root filesystem %s: not a directory", plan.Root.Dir)
+		}
+	default:
+		// The staging directory stays empty on the host; the tmpfs on
+		// it exists only in the container's mount namespace.
+		if err := os.MkdirAll(stagingDir, 0o700); err != nil {
+			return fmt.Errorf("mkdir %s: %w", stagingDir, err)
+		}
+	}
+	return nil
+}
+
+// stage2Env is the environment of the second stage and of miniinit: a
+// clean one, never the caller's (which may hold secrets or NOTIFY_SOCKET,
+// the host's service manager socket).
+func stage2Env() []string {
+	env := []string{
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=/root",
+		"container=minispawn",
+	}
+	if t := os.Getenv("TERM"); t != "" {
+		env = append(env, "TERM="+t)
+	}
+	return env
+}
+
+func describeStatus(ws syscall.WaitStatus) string {
+	switch {
+	case ws.Exited():
+		return fmt.Sprintf("exit %d", ws.ExitStatus())
+	case ws.Signaled():
+		return fmt.Sprintf("killed by %v", ws.Signal())
+	}
+	return fmt.Sprintf("status 0x%x", uint32(ws))
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/minispawn/minispawn/mounts"
+)
+
+// stage2Arg0 marks the second stage: minispawn re-executed as PID 1 of
+// the new namespaces. argv[0] rather than the environment, so nothing of
+// the mechanism leaks into the container's environment.
+const stage2Arg0 = "minispawn:stage2"
+
+func isStage2() bool { return len(os.Args) > 0 && os.Args[0] == stage2Arg0 }
+
+// stage2Main runs the second stage and never returns: it either execs
+// miniinit or reports a setup error on fdErr and exits with exitSetup.
+func stage2Main() {
+	// The cgroup namespace is unshared for this thread only, and execve
+	// keeps the namespaces of the thread that calls it: so everything
+	// from here to exec stays on this one thread.
+	runtime.LockOSThread()
+	errPipe := os.NewFile(fdErr, "error pipe")
+	err := stage2()
+	fmt.Fprintf(errPipe, "%v\n", err)
+	os.Exit(exitSetup)
+}
+
+// stage2 carries out the plan inside the new namespaces. Each step says
+// what failed, on which path, with which errno.
+//
+//  0. Read the plan. It arrives only once the parent has put this process
+//     in the container's cgroup, so reading it is also the go-ahead.
+//  1. Unshare the cgroup namespace: now rooted at the container's cgroup.
+//  2. Make every mount recursively slave before mounting anything, so no
+//     mount made here propagates back to the host.
+//  3. Make the root a mount point: a configured directory is bind-mounted
+//     onto itself; an ephemeral root is a fresh tmpfs, filled with the
+//     listed host binaries and their libraries.
+//  4. Mount /proc, /sys, /dev and the rest inside the root, with targets
+//     resolved inside it so a planted symlink cannot redirect a mount.
+//  5. Set the hostname; 6. bring the loopback device up.
+//  7. pivot_root into the root and detach the old one: unlike chroot, no
+//     path leads back to the host's tree.
+//  8. Remount the root read-only if asked (after pivot_root, which needs
+//     the mounts made in steps 3–4).
+//  9. Exec the sealed miniinit; only the configuration fd survives exec.
+func stage2() error {
+	// 0. The plan.
+	var plan Plan
+	sync := os.NewFile(fdSync, "sync pipe")
+	if err := json.NewDecoder(sync).Decode(&plan); err != nil {
+		return fmt.Errorf("read the plan from minispawn: %w", err)
+	}
+	sync.Close()
+
+	// 1. Cgroup namespace.
+	if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+		return fmt.Errorf("unshare cgroup namespace: %w", errnoErr(err))
+	}
+
+	// 2. Propagation.
+	if err := mounts.MakePrivate(); err != nil {
+		return err
+	}
+
+	// 3. The root.
+	root := plan.Root.Dir
+	if root == "" {
+		root = stagingDir
+		if err := unix.Mount("tmpfs", root, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
+			return &mounts.Error{Op: "mount", Source: "tmpfs", Target: root, FSType: "tmpfs", Err: errnoErr(err)}
+		}
+		if _, err := mounts.BuildRoot(root, plan.Root.Build); err != nil {
+			return fmt.Errorf("build root in %s: %w", root, err)
+		}
+	} else if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return &mounts.Error{Op: "bind", Source: root, Target: root, Err: errnoErr(err)}
+	}
+
+	// 4. Mounts inside the root.
+	if err := mounts.Apply(root, plan.Mounts); err != nil {
+		return err
+	}
+
+	// 5. Hostname.
+	if err := unix.Sethostname([]byte(plan.Hostname)); err != nil {
+		return fmt.Errorf("sethostname %q: %w", plan.Hostname, errnoErr(err))
+	}
+
+	// 6. Loopback.
+	if err := loopbackUp(); err != nil {
+		return err
+	}
+
+	// 7. pivot_root.
+	if err := mounts.PivotRoot(root); err != nil {
+		return err
+	}
+
+	// 8. Read-only root.
+	if plan.Root.ReadOnly {
+		if err := mounts.RemountReadOnly("/"); err != nil {
+			return err
+		}
+	}
+
+	// 9. Exec miniinit. Descriptors from 4 up are close-on-exec from
+	// here: that includes any the caller of minispawn left open, which
+	// must not reach the container. The error pipe closes with them,
+	// and its EOF tells the parent that exec succeeded.
+	if err := unix.CloseRange(fdConfig+1, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("close_range: %w", errnoErr(err))
+	}
+	argv := append([]string{"miniinit"}, plan.InitArgs...)
+	initPath := "/proc/self/fd/" + strconv.Itoa(fdInit)
+	err := unix.Exec(initPath, argv, os.Environ())
+	return fmt.Errorf("exec miniinit (%s): %w", initPath, errnoErr(err))
+}
+
+// loopbackUp sets IFF_UP on lo, the only device in a new network
+// namespace.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("socket for loopback setup: %w", errnoErr(err))
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("get flags of lo: %w", errnoErr(err))
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("bring lo up: %w", errnoErr(err))
+	}
+	return nil
+}
