@@ -303,3 +303,40 @@ func TestNamespacesAndLimits(t *testing.T) {
 	}
 	checkNothingLeft(t, before, name, "")
 }
+
+// TestCachedRootIsKeptAndReused: with rootfs.cache the built root stays on
+// the host and the next run uses it as it is.
+func TestCachedRootIsKeptAndReused(t *testing.T) {
+	roottest.Require(t)
+	name := containerName(t)
+	cache := filepath.Join(t.TempDir(), "cache")
+	cfg := writeConfig(t, fmt.Sprintf(`name = %q
+[rootfs]
+build = ["/bin/sh", "/bin/cat"]
+cache = %q
+[[workload]]
+name = "sh"
+command = "/bin/sh"
+args = ["-c", "cat /etc/passwd >/dev/null && echo ok"]
+`, name, cache))
+	before := snapshotHost(t)
+	for i := 0; i < 2; i++ {
+		res := runMinispawn(t, 60*time.Second, "-c", cfg)
+		if res.code != 0 || !strings.Contains(res.stdout, "ok") {
+			t.Fatalf("run %d: exit %d\n%s%s", i, res.code, res.stdout, res.stderr)
+		}
+		st, err := os.Stat(filepath.Join(cache, "rootfs", "bin"))
+		if err != nil {
+			t.Fatalf("run %d: cached root missing: %v", i, err)
+		}
+		if i == 0 {
+			defer func(mt time.Time) {
+				st, err := os.Stat(filepath.Join(cache, "rootfs", "bin"))
+				if err == nil && !st.ModTime().Equal(mt) {
+					t.Errorf("cached root was rebuilt although nothing changed")
+				}
+			}(st.ModTime())
+		}
+	}
+	checkNothingLeft(t, before, name, "")
+}

@@ -77,7 +77,7 @@ func TestSigkillOfMinispawn(t *testing.T) {
 	marker := fmt.Sprintf("%d.%d", 4000+os.Getpid()%1000, time.Now().UnixNano()%1000)
 	cfg := shellConfig(t, name, "echo ready; exec sleep "+marker, "")
 	s := startMinispawn(t, cfg)
-	if len(findProcs("sleep "+marker)) != 1 {
+	if len(findProcs(marker)) != 1 {
 		t.Fatalf("workload not found running")
 	}
 	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -85,9 +85,9 @@ func TestSigkillOfMinispawn(t *testing.T) {
 	}
 	s.wait(t, 10*time.Second)
 	deadline := time.Now().Add(10 * time.Second)
-	for len(findProcs("sleep "+marker)) > 0 {
+	for len(findProcs(marker)) > 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("container processes outlived minispawn: %v", findProcs("sleep "+marker))
+			t.Fatalf("container processes outlived minispawn: %v", findProcs(marker))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

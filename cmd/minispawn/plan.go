@@ -51,8 +51,10 @@ type RootPlan struct {
 	// Build lists host binaries copied into an ephemeral tmpfs root, when
 	// Dir is empty.
 	Build []string
-	// Cache is set when Dir is a cached built root made from Build.
+	// Cache is set when the root is built from Build into CacheDir and
+	// kept there; Dir is then filled in once the cache is up to date.
 	Cache    bool
+	CacheDir string
 	ReadOnly bool
 }
 
@@ -79,7 +81,7 @@ func newPlan(c *config.Config, layout *cgroup.Layout, initPath string) *Plan {
 	case c.Rootfs.Path != "":
 		p.Root.Dir = c.Rootfs.Path
 	case c.Rootfs.Cache != "":
-		p.Root.Dir = c.Rootfs.Cache
+		p.Root.CacheDir = c.Rootfs.Cache
 		p.Root.Cache = true
 		p.Root.Build = c.Rootfs.Build
 	default:
@@ -106,8 +108,8 @@ func (p *Plan) String() string {
 	w("2. namespaces: %s", strings.Join(p.Namespaces, " "))
 	w("3. mount propagation: / recursively slave (nothing mounted inside reaches the host)")
 	switch {
-	case p.Root.Dir != "" && p.Root.Cache:
-		w("4. root: %s, cached copy of %s and their libraries", p.Root.Dir, strings.Join(p.Root.Build, " "))
+	case p.Root.Cache:
+		w("4. root: cached in %s (rebuilt when a source changes) from %s and their libraries", p.Root.CacheDir, strings.Join(p.Root.Build, " "))
 	case p.Root.Dir != "":
 		w("4. root: %s (bind-mounted onto itself)", p.Root.Dir)
 	default:

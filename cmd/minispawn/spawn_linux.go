@@ -296,9 +296,11 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 func prepareRoot(plan *Plan) error {
 	switch {
 	case plan.Root.Cache:
-		if _, err := mounts.BuildCached(plan.Root.Dir, plan.Root.Build); err != nil {
-			return fmt.Errorf("build cached root %s: %w", plan.Root.Dir, err)
+		dir, err := mounts.BuildCached(plan.Root.CacheDir, plan.Root.Build)
+		if err != nil {
+			return fmt.Errorf("build cached root in %s: %w", plan.Root.CacheDir, err)
 		}
+		plan.Root.Dir = dir
 	case plan.Root.Dir != "":
 		st, err := os.Stat(plan.Root.Dir)
 		if err != nil {
