@@ -40,6 +40,12 @@ END {
     print "Every benchmark runs all of its peers in ONE interleaved run (each round runs every command once, in a"
     print "shuffled order), and a ratio is the median of the per-round ratios. Nothing here is a pass/fail gate."
     print ""
+    split(h["cpu"], cw, " "); split(h["load at start"], ls, " "); split(h["load at end"], le, " ")
+    if (cw[1] > 0 && (ls[1] > cw[1] || le[1] > cw[1])) {
+        printf "**The machine was busy during this run** (load average %s at the start, %s at the end, on %s cores):\n", ls[1], le[1], cw[1]
+        print "other processes competed for the CPUs, so the ratios are noisier than usual. Rerun when it is quiet to confirm."
+        print ""
+    }
     print "| Machine | |"
     print "|---|---|"
     split("cpu,memory,kernel,debian,cgroups,systemd as PID 1,load at start,load at end,tree,bin/miniinit,bin/minispawn,candidates,peers", order, ",")
