@@ -21,32 +21,36 @@ func p(steps ...any) path {
 	return out
 }
 
+// trickyDoc has every way of writing keys and tables the position index
+// must handle; it also seeds FuzzParse.
+const trickyDoc = "" +
+	"a = 1 # comment with [brackets] and = signs\n" + // 1
+	"b.c.d = \"x#y\"\n" + // 2
+	"\"q.k\" = 'lit'\n" + // 3
+	"\"esc\\u0041\" = \"\\\"]\"\n" + // 4
+	"ml = \"\"\"\n" + // 5
+	"[not.a.table]\n" + // 6
+	"k = \"\"\"\"\"\n" + // 7: the string ends here, with two quotes in it
+	"arr = [ 1, [2, 3], { x = 1 } ]\n" + // 8
+	"[[w]]\n" + // 9
+	"name = 'first'\n" + // 10
+	"  [w.env]\n" + // 11
+	"  K = 'v'\n" + // 12
+	"[[w]]\n" + // 13
+	"in = { a.b = 1, c = { d = 2 } }\n" + // 14
+	"[[w.sub]]\n" + // 15
+	"[[w.sub]]\n" + // 16
+	"s = 1\n" + // 17
+	"[t.u]\n" + // 18
+	"[t]\n" + // 19
+	"v = 1979-05-27 07:32:00\n" + // 20
+	"ws = [\n" + // 21
+	"  { n = 1 },\n" + // 22
+	"  { n = 2 },\n" + // 23
+	"]\n" // 24
+
 func TestPositions(t *testing.T) {
-	const doc = "" +
-		"a = 1 # comment with [brackets] and = signs\n" + // 1
-		"b.c.d = \"x#y\"\n" + // 2
-		"\"q.k\" = 'lit'\n" + // 3
-		"\"esc\\u0041\" = \"\\\"]\"\n" + // 4
-		"ml = \"\"\"\n" + // 5
-		"[not.a.table]\n" + // 6
-		"k = \"\"\"\"\"\n" + // 7: the string ends here, with two quotes in it
-		"arr = [ 1, [2, 3], { x = 1 } ]\n" + // 8
-		"[[w]]\n" + // 9
-		"name = 'first'\n" + // 10
-		"  [w.env]\n" + // 11
-		"  K = 'v'\n" + // 12
-		"[[w]]\n" + // 13
-		"in = { a.b = 1, c = { d = 2 } }\n" + // 14
-		"[[w.sub]]\n" + // 15
-		"[[w.sub]]\n" + // 16
-		"s = 1\n" + // 17
-		"[t.u]\n" + // 18
-		"[t]\n" + // 19
-		"v = 1979-05-27 07:32:00\n" + // 20
-		"ws = [\n" + // 21
-		"  { n = 1 },\n" + // 22
-		"  { n = 2 },\n" + // 23
-		"]\n" // 24
+	const doc = trickyDoc
 	var m map[string]any
 	if _, err := toml.Decode(doc, &m); err != nil {
 		t.Fatalf("test document is not valid TOML: %v", err)
