@@ -244,6 +244,8 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	syncW.Close()
 
 	// 7. Wait for exec or a setup error, while a SIGINT or SIGTERM aborts.
+	// The error pipe reaches EOF either way: at exec (close-on-exec) or
+	// when the child dies; so this wait is bounded by the child's life.
 	setupDone := make(chan []byte, 1)
 	go func() {
 		msg, _ := io.ReadAll(errR)
@@ -261,8 +263,6 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 			if s == unix.SIGINT || s == unix.SIGTERM {
 				return abort(fmt.Errorf("interrupted by %v during setup", s))
 			}
-		case ws := <-waited:
-			return 0, fmt.Errorf("the container's first process ended during setup (%s)", describeStatus(ws))
 		}
 	}
 	log.Debug("container running", "name", plan.Name, "pid", pid)
