@@ -13,8 +13,9 @@
 //	# The container's name: its cgroup, and its hostname unless hostname
 //	# is set. Letters, digits, '-', '_' and '.'; at most 64; no leading '.'.
 //	name = "web-1"
-//	# Optional; default: name. RFC 1123: dot-separated labels of letters,
-//	# digits and '-' (not at either end of a label); at most 64 in all.
+//	# Optional; default: name (which must then be a valid hostname too).
+//	# RFC 1123: dot-separated labels of letters, digits and '-' (not at
+//	# either end of a label), each at most 63; at most 64 in all.
 //	hostname = "web"
 //
 //	# Where the root filesystem comes from: exactly one of path and build.
