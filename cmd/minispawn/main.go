@@ -3,8 +3,9 @@
 // filesystem, then runs miniinit as the container's PID 1, and exits with
 // the container's exit code.
 //
-//	minispawn -c app.toml           run the container
-//	minispawn check -c app.toml     validate the file and print the plan
+//	minispawn -c app.toml                      run the container
+//	minispawn check -c app.toml                validate the file and print the plan
+//	minispawn run --rootfs DIR [flags] -- cmd  run cmd in DIR, with a file's defaults
 //
 // Exit codes: the main workload's (N, or 128+n for death by signal n);
 // 125 when the configuration is invalid or a setup step failed (nothing
@@ -31,7 +32,24 @@ type options struct {
 	init    string
 	dryRun  bool
 	verbose bool
+
+	// The ad-hoc form: a root directory and a command instead of a file.
+	rootfs   string
+	name     string
+	hostname string
+	memory   string
+	pids     int64
+	readOnly bool
+	cwd      string
+	env      listFlag
+	command  []string
 }
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 // flagSet declares the flags of cmd on fs, bound to o. One table for
 // parsing and for rendering (args), so the two cannot drift apart.
@@ -42,8 +60,16 @@ func (o *options) flagSet(name string, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.init, "init", "", "miniinit binary to run as PID 1 (default: next to minispawn, then $PATH)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "print the plan and exit without running anything")
 	fs.BoolVar(&o.verbose, "v", false, "debug output")
+	fs.StringVar(&o.rootfs, "rootfs", "", "ad-hoc run: the root `dir`ectory (instead of -c; the command follows --)")
+	fs.StringVar(&o.name, "name", "", "ad-hoc run: the container's name (default run-PID)")
+	fs.StringVar(&o.hostname, "hostname", "", "ad-hoc run: hostname (default: the name)")
+	fs.StringVar(&o.memory, "memory", "", "ad-hoc run: memory limit, e.g. 256M")
+	fs.Int64Var(&o.pids, "pids", 0, "ad-hoc run: most tasks at once")
+	fs.BoolVar(&o.readOnly, "read-only", false, "ad-hoc run: mount the root read-only")
+	fs.StringVar(&o.cwd, "cwd", "", "ad-hoc run: the command's working directory")
+	fs.Var(&o.env, "env", "ad-hoc run: NAME=VALUE added to the environment (repeatable)")
 	fs.Usage = func() {
-		fmt.Fprintf(out, "usage: minispawn [run|check] -c FILE [flags]\n       minispawn --version\n\nflags:\n")
+		fmt.Fprintf(out, "%s\n\nflags:\n", usage)
 		fs.PrintDefaults()
 	}
 	return fs
@@ -64,8 +90,32 @@ func (o *options) args() []string {
 	if o.verbose {
 		a = append(a, "-v")
 	}
+	for _, f := range []struct{ name, value string }{
+		{"-rootfs", o.rootfs}, {"-name", o.name}, {"-hostname", o.hostname},
+		{"-memory", o.memory}, {"-cwd", o.cwd},
+	} {
+		if f.value != "" {
+			a = append(a, f.name, f.value)
+		}
+	}
+	if o.pids != 0 {
+		a = append(a, "-pids", fmt.Sprint(o.pids))
+	}
+	if o.readOnly {
+		a = append(a, "-read-only")
+	}
+	for _, e := range o.env {
+		a = append(a, "-env", e)
+	}
+	if len(o.command) > 0 {
+		a = append(append(a, "--"), o.command...)
+	}
 	return a
 }
+
+const usage = `usage: minispawn [run|check] -c FILE [flags]
+       minispawn run --rootfs DIR [flags] -- COMMAND [ARG...]
+       minispawn --version`
 
 var errVersion = errors.New("version requested")
 
@@ -87,11 +137,21 @@ func parseArgs(args []string, out io.Writer) (*options, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	if o.rootfs != "" {
+		if o.config != "" {
+			return nil, errors.New("-c and --rootfs exclude each other")
+		}
+		if fs.NArg() == 0 {
+			return nil, errors.New("--rootfs needs a command after --")
+		}
+		o.command = fs.Args()
+		return o, nil
+	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if o.config == "" {
-		return nil, errors.New("-c FILE is required")
+		return nil, errors.New("-c FILE (or --rootfs DIR -- COMMAND) is required")
 	}
 	return o, nil
 }
@@ -114,8 +174,7 @@ func run(argv []string) int {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case err != nil:
-		fmt.Fprintf(os.Stderr, "minispawn: %v\n", err)
-		fmt.Fprintf(os.Stderr, "usage: minispawn [run|check] -c FILE [flags]\n")
+		fmt.Fprintf(os.Stderr, "minispawn: %v\n%s\n", err, usage)
 		return exitUsage
 	}
 	level := slog.LevelInfo

@@ -189,3 +189,15 @@ pids = "many"
 		}
 	}
 }
+
+func TestAdhocOptionsRoundTrip(t *testing.T) {
+	o := options{cmd: "run", rootfs: "/srv/root", name: "x", hostname: "h", memory: "64M", pids: 9,
+		readOnly: true, cwd: "/tmp", env: listFlag{"A=1", "B=2"}, command: []string{"/bin/sh", "-c", "echo -n hi"}}
+	got, err := parseArgs(o.args(), new(bytes.Buffer))
+	if err != nil {
+		t.Fatalf("parseArgs(%q): %v", o.args(), err)
+	}
+	if !reflect.DeepEqual(*got, o) {
+		t.Errorf("round trip of %+v gave %+v", o, *got)
+	}
+}

@@ -51,7 +51,14 @@ func setupErrorf(format string, a ...any) error {
 // runContainer loads the configuration and either prints the plan or runs
 // the container, returning minispawn's exit code.
 func runContainer(o *options, log *slog.Logger) int {
-	data, err := os.ReadFile(o.config)
+	var data []byte
+	var err error
+	if o.rootfs != "" {
+		o.config = "(command line)"
+		data, err = adhocConfig(o)
+	} else {
+		data, err = os.ReadFile(o.config)
+	}
 	if err != nil {
 		log.Error("read configuration", "err", err)
 		return exitSetup
