@@ -32,6 +32,7 @@ type options struct {
 	init    string
 	dryRun  bool
 	verbose bool
+	tty     bool
 
 	// The ad-hoc form: a root directory and a command instead of a file.
 	rootfs   string
@@ -60,6 +61,7 @@ func (o *options) flagSet(name string, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.init, "init", "", "miniinit binary to run as PID 1 (default: next to minispawn, then $PATH)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "print the plan and exit without running anything")
 	fs.BoolVar(&o.verbose, "v", false, "debug output")
+	fs.BoolVar(&o.tty, "t", false, "give the workload a new pseudo-terminal (interactive use)")
 	fs.StringVar(&o.rootfs, "rootfs", "", "ad-hoc run: the root `dir`ectory (instead of -c; the command follows --)")
 	fs.StringVar(&o.name, "name", "", "ad-hoc run: the container's name (default run-PID)")
 	fs.StringVar(&o.hostname, "hostname", "", "ad-hoc run: hostname (default: the name)")
@@ -89,6 +91,9 @@ func (o *options) args() []string {
 	}
 	if o.verbose {
 		a = append(a, "-v")
+	}
+	if o.tty {
+		a = append(a, "-t")
 	}
 	for _, f := range []struct{ name, value string }{
 		{"-rootfs", o.rootfs}, {"-name", o.name}, {"-hostname", o.hostname},

@@ -36,6 +36,9 @@ type Plan struct {
 	Init string
 	// InitArgs is miniinit's command line (argv[1:]).
 	InitArgs []string
+	// TTY gives the container a pseudo-terminal of its own as stdio and
+	// controlling terminal.
+	TTY bool
 
 	Cgroup    cgroup.Plan       `json:"-"`
 	Layout    string            `json:"-"`
@@ -126,6 +129,9 @@ func (p *Plan) String() string {
 		w("8. remount / read-only")
 	} else {
 		w("8. / stays read-write")
+	}
+	if p.TTY {
+		w("8a. stdio: a new pty (controlling terminal of the container's session); the caller's terminal goes raw until exit")
 	}
 	w("9. exec miniinit (sealed copy of %s) %s", p.Init, strings.Join(p.InitArgs, " "))
 	w("workloads:")

@@ -83,6 +83,7 @@ func runContainer(o *options, log *slog.Logger) int {
 		return exitSetup
 	}
 	plan := newPlan(cfg, layout, initPath)
+	plan.TTY = plan.TTY || o.tty
 	if o.dryRun {
 		fmt.Print(plan.String())
 		return 0
@@ -202,15 +203,25 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	// The cgroup namespace is unshared by the child itself, step 6.
 	flags &^= unix.CLONE_NEWCGROUP
 
+	var tty *console
+	stdio := []*os.File{os.Stdin, os.Stdout, os.Stderr}
+	if plan.TTY {
+		if tty, err = openConsole(); err != nil {
+			return 0, err
+		}
+		defer tty.finish()
+		stdio = []*os.File{tty.slave, tty.slave, tty.slave}
+	}
+
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/exe",
 		Args:       []string{stage2Arg0},
 		Env:        stage2Env(),
-		Stdin:      os.Stdin,
-		Stdout:     os.Stdout,
-		Stderr:     os.Stderr,
+		Stdin:      stdio[0],
+		Stdout:     stdio[1],
+		Stderr:     stdio[2],
 		ExtraFiles: []*os.File{cfgFile, initFile, syncR, errW},
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags: flags,
@@ -218,13 +229,19 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 			// A session of its own: the container has no controlling
 			// terminal, so nothing inside can inject input into the
 			// caller's (TIOCSTI), and terminal signals reach it only
-			// through minispawn.
-			Setsid: true,
+			// through minispawn. With -t, the session's controlling
+			// terminal is the container's own pty.
+			Setsid:  true,
+			Setctty: plan.TTY,
+			Ctty:    0,
 		},
 	}
 	err = cmd.Start()
 	syncR.Close()
 	errW.Close()
+	if tty != nil {
+		tty.slave.Close()
+	}
 	if err != nil {
 		return 0, fmt.Errorf("clone into namespaces %v: %w", plan.Namespaces, err)
 	}
@@ -273,6 +290,11 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 		}
 	}
 	log.Debug("container running", "name", plan.Name, "pid", pid)
+	if tty != nil {
+		if err := tty.start(); err != nil {
+			return abort(err)
+		}
+	}
 	if sent, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 		log.Warn("notify the service manager", "err", err)
 	} else if sent {
@@ -283,6 +305,11 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	for {
 		select {
 		case s := <-sigs:
+			if s == unix.SIGWINCH && tty != nil {
+				// The pty tells the container's foreground itself.
+				tty.resize()
+				continue
+			}
 			log.Debug("forwarding signal", "signal", s)
 			if err := cmd.Process.Signal(s); err != nil && !errors.Is(err, os.ErrProcessDone) {
 				log.Warn("forward signal", "signal", s, "err", err)

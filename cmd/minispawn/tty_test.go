@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/minispawn/minispawn/init/roottest"
+)
+
+// termOutput collects what a pty master reads.
+type termOutput struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (o *termOutput) waitFor(t *testing.T, want string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		o.mu.Lock()
+		ok := strings.Contains(o.buf.String(), want)
+		o.mu.Unlock()
+		if ok {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	t.Fatalf("terminal never showed %q; it shows:\n%q", want, o.buf.String())
+}
+
+// TestTTY runs `minispawn -t` on a terminal of the test's own (a pty whose
+// slave is minispawn's controlling terminal, as a person's would be).
+func TestTTY(t *testing.T) {
+	roottest.Require(t)
+	term, err := openConsole()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer term.master.Close()
+	defer term.slave.Close()
+	sfd := int(term.slave.Fd())
+	if err := unix.IoctlSetWinsize(sfd, unix.TIOCSWINSZ, &unix.Winsize{Row: 33, Col: 77}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := unix.IoctlGetTermios(sfd, unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	root := busyboxRoot(t)
+	script := `[ -t 0 ] && echo "is-a-tty"; echo "size $(busybox stty size)"; ` +
+		`trap 'echo "resized $(busybox stty size)"' WINCH; trap 'echo caught-int; exit 9' INT; ` +
+		`echo ready; while :; do busybox sleep 0.05; done`
+	cmd := exec.Command(filepath.Join(binDir, "minispawn"), "run", "-t", "--rootfs", root, "--name", containerName(t),
+		"--", "/bin/sh", "-c", script)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = term.slave, term.slave, term.slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+
+	out := new(termOutput)
+	go func() {
+		b := make([]byte, 4096)
+		for {
+			n, err := term.master.Read(b)
+			out.mu.Lock()
+			out.buf.Write(b[:n])
+			out.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	out.waitFor(t, "ready", 30*time.Second)
+	out.waitFor(t, "is-a-tty", time.Second)
+	out.waitFor(t, "size 33 77", time.Second)
+
+	// While the container runs, the caller's terminal is raw.
+	during, err := unix.IoctlGetTermios(sfd, unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if during.Lflag&(unix.ICANON|unix.ECHO|unix.ISIG) != 0 {
+		t.Errorf("caller's terminal not raw while the container runs: lflag %#o", during.Lflag)
+	}
+
+	// The window size follows SIGWINCH.
+	if err := unix.IoctlSetWinsize(sfd, unix.TIOCSWINSZ, &unix.Winsize{Row: 40, Col: 100}); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGWINCH)
+	out.waitFor(t, "resized 40 100", 5*time.Second)
+
+	// ^C typed on the caller's terminal reaches the workload.
+	if _, err := term.master.Write([]byte{0x03}); err != nil {
+		t.Fatal(err)
+	}
+	out.waitFor(t, "caught-int", 5*time.Second)
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("minispawn did not exit after the workload did")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 9 {
+		t.Errorf("exit %d, want 9", code)
+	}
+	after, err := unix.IoctlGetTermios(sfd, unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *after != *before {
+		t.Errorf("terminal not restored:\nbefore %+v\nafter  %+v", before, after)
+	}
+}
