@@ -18,7 +18,7 @@ UNSHARE=$(command -v unshare)
 raw=$RAW_DIR/B1.txt
 : >"$raw"
 
-mapfile -t peers < <(init_peers)
+mapfile -t peers < <(init_peers floor)
 
 for mode in pidns plain; do
     names=(baseline)

@@ -89,7 +89,7 @@ measure() {
 bin_size() { stat -L -c %s "$1" 2>/dev/null || echo 0; }
 bin_kind() { readelf -l "$1" 2>/dev/null | grep -q 'program interpreter' && echo dynamic || echo static; }
 
-mapfile -t peers < <(init_peers)
+mapfile -t peers < <(init_peers floor)
 items=("baseline|pidns|")
 cand_ok=0
 for p in "${peers[@]}"; do

@@ -16,3 +16,13 @@ for src in "$here"/src/*.c; do
         mv "$out.tmp" "$out"
     fi
 done
+
+# The Go yardstick (src/gofloor, a module of its own), built like the
+# project's binaries: static, no cgo, stripped.  Skipped without a Go
+# toolchain; B1 and B2 then leave it out.
+GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
+out=$here/.build/gofloor
+if [[ -x $GO ]] && [[ ! -x $out || -n $(find "$here/src/gofloor" -newer "$out" -type f) ]]; then
+    (cd "$here/src/gofloor" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS= "$GO" build -trimpath \
+        -ldflags='-s -w -buildid=' -o "$out" .) || echo "bench: gofloor not built" >&2
+fi

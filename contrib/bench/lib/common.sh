@@ -41,13 +41,14 @@ _run_cleanup() {
 }
 trap _run_cleanup EXIT
 
-# The candidate init.  miniinit is tini-compatible (`miniinit -- CMD`), and as
-# a plain process it is a child subreaper on its own, so the same prefix
-# serves both modes.  MINIINIT="tini --" MINIINIT_PLAIN="tini -s --" gives a
-# stand-in while bin/miniinit does not build.
+# The candidate init.  miniinit is tini-compatible (`miniinit -- CMD`) and,
+# as a plain process, a child subreaper on its own.  The plain form adds -s,
+# which for miniinit only silences the "not PID 1" warning, as the peers run
+# as `tini -s`.  MINIINIT="tini --" is a stand-in while bin/miniinit does not
+# build (its plain form becomes "tini -s --").
 CAND_NAME=${CAND_NAME:-miniinit}
 MINIINIT=${MINIINIT:-$ROOT/bin/miniinit --}
-MINIINIT_PLAIN=${MINIINIT_PLAIN:-$MINIINIT}
+MINIINIT_PLAIN=${MINIINIT_PLAIN:-${MINIINIT/ --/ -s --}}
 
 result() { # bench figure name value vs-baseline cand/this note
     printf 'RESULT\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7"
@@ -121,8 +122,10 @@ cand_why() {
     fi
 }
 
-# init_peers -> "name|plain|pid1" lines: the candidate first, then the
-# selected peers.  One that cannot run is "name|!|reason".
+# init_peers [floor] -> "name|plain|pid1" lines: the candidate first, then
+# the selected peers.  One that cannot run is "name|!|reason".  With
+# "floor", the Go yardstick (src/gofloor: fork, exec, forward TERM/INT, reap,
+# nothing else) comes last as "go-floor", unless PEERS leaves it out.
 init_peers() {
     local name plain pid1 ap ai why
     why=$(cand_why)
@@ -139,4 +142,7 @@ init_peers() {
             echo "$name|!|not installed (${plain%% *} not on PATH)"
         fi
     done <<<"$INIT_PEERS_ALL"
+    if [[ ${1:-} == floor && -x $BIN/gofloor ]] && peer_selected go-floor; then
+        echo "go-floor|$BIN/gofloor|$BIN/gofloor"
+    fi
 }
