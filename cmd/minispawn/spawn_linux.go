@@ -336,18 +336,18 @@ func prepareRoot(plan *Plan) error {
 		}
 		plan.Root.Dir = dir
 	case plan.Root.Dir != "":
-		st, err := os.Stat(plan.Root.Dir)
-		if err != nil {
-			return fmt.Errorf("root filesystem: %w", err)
+		var st unix.Stat_t
+		if err := unix.Stat(plan.Root.Dir, &st); err != nil {
+			return fmt.Errorf("root filesystem: stat %s: %w", plan.Root.Dir, errnoErr(err))
 		}
-		if !st.IsDir() {
-			return fmt.Errorf("root filesystem %s: not a directory", plan.Root.Dir)
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return fmt.Errorf("root filesystem: %s: %w", plan.Root.Dir, errnoErr(unix.ENOTDIR))
 		}
 	default:
 		// The staging directory stays empty on the host; the tmpfs on
 		// it exists only in the container's mount namespace.
 		if err := os.MkdirAll(stagingDir, 0o700); err != nil {
-			return fmt.Errorf("mkdir %s: %w", stagingDir, err)
+			return fmt.Errorf("staging directory: %w", err)
 		}
 	}
 	return nil
