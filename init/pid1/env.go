@@ -72,32 +72,39 @@ next:
 }
 
 // lookPath resolves a command the way execvp does, but in the workload's
-// PATH rather than miniinit's: a name with a slash is used as it is; a bare
-// name is searched in each PATH entry (an empty entry is the current
-// directory), and the first executable regular file wins. When the name
-// exists only without permission to run it, the error is EACCES (exit 126),
-// otherwise errNotFound (exit 127). Checking here rather than only in exec
-// turns the common failures into clear messages before anything forks.
-func lookPath(file, path string) (string, error) {
+// PATH rather than miniinit's, and from the workload's working directory
+// dir, where the command would run (miniinit itself has moved to "/"): a
+// name with a slash is used as it is; a bare name is searched in each PATH
+// entry (an empty entry is the working directory), and the first executable
+// file that is not a directory wins. The result is absolute. When the name
+// exists only without permission to run it, the error is EACCES (exit
+// 126), otherwise errNotFound (exit 127). Checking here rather than only in
+// exec turns the common failures into clear messages before anything forks.
+func lookPath(file, path, dir string) (string, error) {
 	if strings.Contains(file, "/") {
-		return file, checkExecutable(file)
+		p := filepath.Join(dir, file)
+		if filepath.IsAbs(file) {
+			p = file
+		}
+		return p, checkExecutable(p)
 	}
 	if file == "" {
 		return "", fmt.Errorf("empty command: %w", errNotFound)
 	}
 	var denied error
-	for _, dir := range filepath.SplitList(path) {
-		if dir == "" {
-			dir = "."
+	for _, entry := range filepath.SplitList(path) {
+		p := filepath.Join(dir, entry, file)
+		if filepath.IsAbs(entry) {
+			p = filepath.Join(entry, file)
 		}
-		p := filepath.Join(dir, file)
 		err := checkExecutable(p)
 		if err == nil {
 			return p, nil
 		}
-		// A missing file, or a PATH entry that is not a directory, is
-		// simply not the command; anything else is remembered.
-		if denied == nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+		// A missing file, a directory of that name, or a PATH entry that
+		// is not a directory is simply not the command (as in a shell's
+		// search); anything else is remembered.
+		if denied == nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) && !errors.Is(err, syscall.EISDIR) {
 			denied = err
 		}
 	}

@@ -58,13 +58,13 @@ func (l *loop) start(w Workload) *process {
 // be stopped by SIGTTOU on the way.
 func (l *loop) spawn(w Workload) (int, error) {
 	env := workloadEnv(l.environ, w.Env)
-	path, err := lookPath(w.Args[0], getenv(env, "PATH"))
-	if err != nil {
-		return 0, err
-	}
 	dir := cmp.Or(w.Dir, l.startDir)
 	if err := checkDir(dir); err != nil {
 		return 0, &cwdError{dir, err}
+	}
+	path, err := lookPath(w.Args[0], getenv(env, "PATH"), dir)
+	if err != nil {
+		return 0, err
 	}
 	argv := w.Args
 	files := l.stdio

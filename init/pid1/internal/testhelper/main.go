@@ -1,0 +1,294 @@
+// Command testhelper is the workload of package pid1's tests: one static
+// binary with a mode per behaviour a test needs to observe from inside.
+//
+//	record FILE READY [group]  append each signal received (its number) to
+//	                           FILE; with group, also start a child in the same
+//	                           process group recording to FILE.child
+//	orphans N                  make N orphans by double fork, then wait for
+//	                           the reaper to leave no zombie child; exit 0 if
+//	                           it did, 1 if not
+//	daemon DIR [ignore-term]   start a detached sleeper and exit 3 (see sleeper)
+//	sleeper DIR [ignore-term]  write DIR/sleeper.pid; on SIGTERM write
+//	                           DIR/terminated and exit 0 (or ignore SIGTERM)
+//	fds                        print, as JSON, its open fds, its LISTEN_*
+//	                           variables and its parent's descriptors
+//	tty FILE                   write, as JSON, its pgrp and the terminal's
+//	                           foreground pgrp
+//	pwd                        print the working directory
+//
+// Test files are written whole and renamed into place, so a test polling
+// for them never reads half of one.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fail("usage: testhelper MODE ARGS...")
+	}
+	args := os.Args[2:]
+	switch os.Args[1] {
+	case "record":
+		record(args)
+	case "orphans":
+		n, err := strconv.Atoi(arg(args, 0))
+		if err != nil {
+			fail("orphans: %v", err)
+		}
+		orphans(n)
+	case "daemon":
+		daemon(args)
+	case "sleeper":
+		sleeper(args)
+	case "fds":
+		fds()
+	case "tty":
+		tty(arg(args, 0))
+	case "pwd":
+		wd, err := os.Getwd()
+		if err != nil {
+			fail("pwd: %v", err)
+		}
+		fmt.Println(wd)
+	default:
+		fail("unknown mode %q", os.Args[1])
+	}
+}
+
+func arg(args []string, i int) string {
+	if i >= len(args) {
+		fail("missing argument %d", i+1)
+	}
+	return args[i]
+}
+
+func fail(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "testhelper: "+format+"\n", a...)
+	os.Exit(100)
+}
+
+// writeFile writes data to path atomically.
+func writeFile(path, data string) {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(data), 0o644); err != nil {
+		fail("%v", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		fail("%v", err)
+	}
+}
+
+func waitFile(path string) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+	}
+	fail("timed out waiting for %s", path)
+}
+
+// record catches every signal that can be caught but the C library's and
+// appends its number to a file. Run it with GODEBUG=asyncpreemptoff=1, so
+// that a SIGURG it records came from outside, not from its own runtime.
+func record(args []string) {
+	file, ready := arg(args, 0), arg(args, 1)
+	f, err := os.OpenFile(file, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		fail("%v", err)
+	}
+	c := make(chan os.Signal, 256)
+	for s := 1; s <= 64; s++ {
+		switch syscall.Signal(s) {
+		case syscall.SIGKILL, syscall.SIGSTOP, 32, 33:
+			continue
+		}
+		signal.Notify(c, syscall.Signal(s))
+	}
+	if len(args) > 2 && args[2] == "group" {
+		// Same process group: no Setpgid.
+		child := exec.Command(os.Args[0], "record", file+".child", ready+".child")
+		if err := child.Start(); err != nil {
+			fail("%v", err)
+		}
+		waitFile(ready + ".child")
+	}
+	writeFile(ready, strconv.Itoa(os.Getpid()))
+	for s := range c {
+		if _, err := fmt.Fprintf(f, "%d\n", s.(syscall.Signal)); err != nil {
+			fail("%v", err)
+		}
+	}
+}
+
+// orphans makes n orphans: each is forked by a child that exits at once,
+// so the orphan, which exits at once too, goes to the reaper (miniinit)
+// either as a zombie or shortly before becoming one.
+func orphans(n int) {
+	runtime.LockOSThread()
+	for i := 0; i < n; i++ {
+		pid := doubleFork()
+		if pid <= 0 {
+			fail("clone failed after %d orphans", i)
+		}
+		var ws syscall.WaitStatus
+		if _, err := syscall.Wait4(int(pid), &ws, 0, nil); err != nil {
+			fail("wait4 %d: %v", pid, err)
+		}
+	}
+	// Now the reaper must collect every one of them.
+	parent := os.Getppid()
+	var z int
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if z = zombiesOf(parent); z == 0 {
+			fmt.Printf("orphans=%d zombies=0\n", n)
+			return
+		}
+	}
+	fmt.Printf("orphans=%d zombies=%d\n", n, z)
+	os.Exit(1)
+}
+
+// doubleFork forks a child that forks a grandchild; both exit at once.
+// Only raw system calls run in the children, as in the syscall package's
+// own fork path: a forked copy of a Go program may run nothing else.
+//
+//go:nosplit
+//go:norace
+func doubleFork() int {
+	pid, _, errno := syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0, 0, 0, 0)
+	if errno != 0 {
+		return -1
+	}
+	if pid == 0 {
+		syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0, 0, 0, 0)
+		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 0, 0, 0)
+	}
+	return int(pid)
+}
+
+// zombiesOf counts the zombies whose parent is pid.
+func zombiesOf(pid int) int {
+	names, _ := filepath.Glob("/proc/[0-9]*/stat")
+	n := 0
+	for _, p := range names {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		i := strings.LastIndexByte(string(b), ')')
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) > 1 && f[0] == "Z" && f[1] == strconv.Itoa(pid) {
+			n++
+		}
+	}
+	return n
+}
+
+// daemon leaves a sleeper behind and exits 3 once the sleeper is ready.
+func daemon(args []string) {
+	dir := arg(args, 0)
+	sargs := append([]string{"sleeper"}, args...)
+	cmd := exec.Command(os.Args[0], sargs...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		fail("%v", err)
+	}
+	waitFile(filepath.Join(dir, "sleeper.pid"))
+	_ = cmd.Process.Release()
+	os.Exit(3)
+}
+
+func sleeper(args []string) {
+	dir := arg(args, 0)
+	c := make(chan os.Signal, 1)
+	ignore := len(args) > 1 && args[1] == "ignore-term"
+	if ignore {
+		signal.Ignore(syscall.SIGTERM)
+	} else {
+		signal.Notify(c, syscall.SIGTERM)
+	}
+	writeFile(filepath.Join(dir, "sleeper.pid"), strconv.Itoa(os.Getpid()))
+	if ignore {
+		select {}
+	}
+	<-c
+	// A clean shutdown takes a moment; this one is what tini would cut off.
+	time.Sleep(100 * time.Millisecond)
+	writeFile(filepath.Join(dir, "terminated"), "SIGTERM handled\n")
+}
+
+type fdInfo struct {
+	FD      int    `json:"fd"`
+	Target  string `json:"target"`
+	CloExec bool   `json:"cloexec"`
+}
+
+// fds reports what the workload was given, and what its parent holds.
+func fds() {
+	out := struct {
+		Pid       int      `json:"pid"`
+		ListenPid string   `json:"listen_pid"`
+		ListenFDs string   `json:"listen_fds"`
+		FDs       []int    `json:"fds"`
+		Parent    []fdInfo `json:"parent_fds"`
+	}{Pid: os.Getpid(), ListenPid: os.Getenv("LISTEN_PID"), ListenFDs: os.Getenv("LISTEN_FDS")}
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		fail("%v", err)
+	}
+	for _, e := range ents {
+		fd, _ := strconv.Atoi(e.Name())
+		// The listing's own descriptor is closed by now.
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil {
+			out.FDs = append(out.FDs, fd)
+		}
+	}
+	pdir := fmt.Sprintf("/proc/%d/fd", os.Getppid())
+	pents, err := os.ReadDir(pdir)
+	if err != nil {
+		fail("%v", err)
+	}
+	for _, e := range pents {
+		fd, _ := strconv.Atoi(e.Name())
+		target, _ := os.Readlink(filepath.Join(pdir, e.Name()))
+		info, _ := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%d", os.Getppid(), fd))
+		out.Parent = append(out.Parent, fdInfo{FD: fd, Target: target, CloExec: cloexec(string(info))})
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
+		fail("%v", err)
+	}
+}
+
+// cloexec reads the close-on-exec bit from an fdinfo "flags:" line (octal).
+func cloexec(fdinfo string) bool {
+	for _, line := range strings.Split(fdinfo, "\n") {
+		if v, ok := strings.CutPrefix(line, "flags:"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 8, 64)
+			return err == nil && n&unix.O_CLOEXEC != 0
+		}
+	}
+	return false
+}
+
+func tty(file string) {
+	fg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	if err != nil {
+		fg = -1
+	}
+	b, _ := json.Marshal(map[string]int{"pid": os.Getpid(), "pgrp": unix.Getpgrp(), "fg": fg})
+	writeFile(file, string(b))
+}

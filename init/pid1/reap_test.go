@@ -1,0 +1,101 @@
+package pid1
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testLoop is a loop that can start and reap in this process, without the
+// process-wide setup of Run.
+func testLoop() *loop {
+	return &loop{
+		log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		self:     os.Getpid(),
+		environ:  os.Environ(),
+		startDir: "/",
+		stdio:    []uintptr{0, 1, 2},
+		procs:    map[int]*process{},
+	}
+}
+
+// TestExitBeforeRegistration is the race other Go reapers lose: the child
+// exits before its starter has recorded the pid. Here the pid is registered
+// only after the child is certainly dead. Because nothing but the loop
+// waits, the child is still a zombie holding its status, and the next reap
+// hands exit code 7 to the process that started it.
+func TestExitBeforeRegistration(t *testing.T) {
+	l := testLoop()
+	pid, err := l.spawn(Workload{Name: "quick", Args: []string{"/bin/sh", "-c", "exit 7"}, Main: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the unregistered child to become a zombie", func() bool {
+		e, err := readStat(pid)
+		return err == nil && e.State == 'Z'
+	})
+
+	p := &process{w: Workload{Name: "quick", Main: true}, pid: pid, running: true}
+	l.procs[pid], l.main, l.started = p, p, []*process{p}
+	l.reap()
+	if p.running || p.code != 7 {
+		t.Fatalf("late-registered child: running=%v code=%d, want exited with 7", p.running, p.code)
+	}
+	if !l.done {
+		t.Error("main ended and no child is left, but the loop is not done")
+	}
+	if _, err := readStat(pid); err == nil {
+		t.Errorf("pid %d still exists after the reap", pid)
+	}
+}
+
+// TestStartRegistersBeforeReap goes through start itself: whatever the
+// child does, its status reaches the workload it belongs to, never the
+// orphan path.
+func TestStartRegistersBeforeReap(t *testing.T) {
+	l := testLoop()
+	p := l.start(Workload{Name: "quick", Args: []string{"/bin/sh", "-c", "exit 9"}, Main: true})
+	if p.startErr != nil {
+		t.Fatal(p.startErr)
+	}
+	time.Sleep(20 * time.Millisecond) // let it die before the reap
+	waitFor(t, 10*time.Second, "the reap", func() bool { l.reap(); return l.done })
+	if p.code != 9 {
+		t.Fatalf("code %d, want 9", p.code)
+	}
+}
+
+// TestChildExitsImmediately runs, end to end, a workload that exits at
+// once, many times: every run must report its code.
+func TestChildExitsImmediately(t *testing.T) {
+	for i := range 100 {
+		code, r := runMini(t, runOpts{}, "-s", "--", "/bin/sh", "-c", "exit 7")
+		if code != 7 {
+			t.Fatalf("run %d: exit code %d, want 7; stderr:\n%s", i, code, r.stderr.String())
+		}
+	}
+	for i := range 100 {
+		if code, r := runMini(t, runOpts{}, "-s", "--", "/bin/true"); code != 0 {
+			t.Fatalf("run %d of true: exit code %d; stderr:\n%s", i, code, r.stderr.String())
+		}
+	}
+}
+
+// TestOrphans: 20,000 orphans made by double fork all get reaped; the
+// helper, still running, counts zombies whose parent is miniinit and
+// succeeds only when there are none.
+func TestOrphans(t *testing.T) {
+	forEachMode(t, func(t *testing.T, pid1 bool) {
+		code, r := runMini(t, runOpts{pid1: pid1}, "-s", "--", bin.helper, "orphans", "20000")
+		if code != 0 {
+			t.Fatalf("exit code %d; helper said %q; stderr:\n%s", code, r.stdout.String(), r.stderr.String())
+		}
+		if !strings.Contains(r.stdout.String(), "orphans=20000 zombies=0") {
+			t.Fatalf("helper said %q", r.stdout.String())
+		}
+		t.Logf("20000 orphans reaped in %v", r.elapsed)
+	})
+}
