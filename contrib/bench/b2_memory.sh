@@ -20,20 +20,22 @@ SLEEP=$(command -v sleep)
 raw=$RAW_DIR/B2.txt
 : >"$raw"
 
-# status_of PID -> "rss anon pss"
+# status_of PID -> "rss anon pss file"
 status_of() {
-    local pid=$1 rss anon pss
+    local pid=$1 rss anon pss file
     rss=$(awk '/^VmRSS:/{print $2}' "/proc/$pid/status" 2>/dev/null)
     anon=$(awk '/^RssAnon:/{print $2}' "/proc/$pid/status" 2>/dev/null)
+    file=$(awk '/^RssFile:/{print $2}' "/proc/$pid/status" 2>/dev/null)
     pss=$(awk '/^Pss:/{print $2}' "/proc/$pid/smaps_rollup" 2>/dev/null)
-    echo "${rss:-0} ${anon:-0} ${pss:-0}"
+    echo "${rss:-0} ${anon:-0} ${pss:-0} ${file:-0}"
 }
 
-# wait_sleep_child PID: until PID has a child that runs `sleep` (exec done)
+# wait_sleep_child PID: until PID has a child that runs `sleep` (exec done).
+# Children are listed per thread, and a Go program may fork from any thread.
 wait_sleep_child() {
     local pid=$1 n=200 c
     while ((n-- > 0)); do
-        for c in $(cat "/proc/$pid/task/$pid/children" 2>/dev/null); do
+        for c in $(cat "/proc/$pid/task/"*/children 2>/dev/null); do
             [[ $(cat "/proc/$c/comm" 2>/dev/null) == sleep ]] && return 0
         done
         sleep 0.02
@@ -50,7 +52,7 @@ wait_gone() { # PID TENTHS
     ! kill -0 "$pid" 2>/dev/null
 }
 
-# measure MODE(plain|pidns) PREFIX... -> "rss anon pss exe" or "ERR why"
+# measure MODE(plain|pidns) PREFIX... -> "rss anon pss file exe" or "ERR why"
 # Every run is under nsrun: with -p the init is PID 1 of a new pid namespace
 # (SIGKILL to it ends the namespace); with -k nsrun is a subreaper that kills
 # and reaps whatever is left, so nothing outlives a run.
@@ -109,7 +111,7 @@ for p in "${peers[@]}"; do
 done
 log "B2: ${#items[@]} runs x $ROUNDS rounds"
 
-declare -A rss anon pss exe
+declare -A rss anon pss file exe
 k=${#items[@]}
 for ((r = 0; r < ROUNDS; r++)); do
     for ((j = 0; j < k; j++)); do
@@ -117,12 +119,13 @@ for ((r = 0; r < ROUNDS; r++)); do
         # shellcheck disable=SC2086
         out=$(measure "$mode" $prefix)
         echo "round=$r item=$name mode=$mode -> $out" >>"$raw"
-        read -r a b c d <<<"$out"
+        read -r a b c d e <<<"$out"
         [[ $a == ERR ]] && { exe["$name|$mode"]="ERR:$b"; continue; }
         rss["$name|$mode"]+="$a "
         anon["$name|$mode"]+="$b "
         pss["$name|$mode"]+="$c "
-        exe["$name|$mode"]=$d
+        file["$name|$mode"]+="$d "
+        exe["$name|$mode"]=$e
     done
 done
 
@@ -157,9 +160,9 @@ for it in "${items[@]:1}"; do
         vsb=$(ratio "$c_size" "$(bin_size "$e")")
     fi
     result B2 "VmRSS supervising sleep 60, PID 1" "$name" "$m KiB" "$(fmt_x "$(ratio "$m" "$base")")" "$(fmt_x "$vs")" \
-        "RssAnon $(med_of "${anon[$name|pidns]}") KiB; Pss $(med_of "${pss[$name|pidns]}") KiB; n=$(wc -w <<<"${rss[$name|pidns]}")"
+        "RssAnon $(med_of "${anon[$name|pidns]}") KiB; RssFile $(med_of "${file[$name|pidns]}") KiB; Pss $(med_of "${pss[$name|pidns]}") KiB; n=$(wc -w <<<"${rss[$name|pidns]}")"
     result B2 "VmRSS supervising sleep 60, plain process" "$name" "${mp:-?} KiB" "$(fmt_x "$(ratio "$mp" "$base")")" "$(fmt_x "$vsp")" \
-        "RssAnon $(med_of "${anon[$name|plain]:-}") KiB; Pss $(med_of "${pss[$name|plain]:-}") KiB"
+        "RssAnon $(med_of "${anon[$name|plain]:-}") KiB; RssFile $(med_of "${file[$name|plain]:-}") KiB; Pss $(med_of "${pss[$name|plain]:-}") KiB"
     result B2 "binary size" "$name" "$(($(bin_size "$e") / 1024)) KiB" "-" "$(fmt_x "$vsb")" "$(bin_kind "$e"): $e"
 done
 if ((cand_ok)); then

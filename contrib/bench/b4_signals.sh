@@ -24,7 +24,7 @@ PIN_CPU=${PIN_CPU:-$(($(nproc) - 1))}
 raw=$RAW_DIR/B4.txt
 : >"$raw"
 
-mapfile -t peers < <(init_peers)
+mapfile -t peers < <(init_peers floor)
 for mode in pidns plain; do
     specs=()
     cand_ok=0

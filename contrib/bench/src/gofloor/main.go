@@ -1,12 +1,14 @@
 // Command gofloor is the smallest Go program that does an init's job for
-// the benchmarks: it starts its arguments as a child, passes SIGTERM and
-// SIGINT on to it, reaps every child (so it also works as PID 1), and exits
-// with the child's code, or 128+N when the child died of signal N.
+// the benchmarks: it starts its arguments as a child, passes the usual
+// signals on to it (TERM, INT, HUP, QUIT, USR1, USR2, WINCH) through
+// os/signal, reaps every child (so it also works as PID 1), and exits with
+// the child's code, or 128+N when the child died of signal N.
 //
 // It is a yardstick, not a peer: measured next to miniinit it shows how much
-// of miniinit's start-up time and memory is the Go runtime itself (the floor
-// any Go init pays) and how much is miniinit's own.  It is a module of its
-// own so that the project's `go vet ./...` and `go test ./...` leave it out.
+// of miniinit's start-up time, memory and signal latency is the Go runtime
+// itself (the floor any Go init pays) and how much is miniinit's own.  It is
+// a module of its own so that the project's `go vet ./...` and
+// `go test ./...` leave it out.
 package main
 
 import (
@@ -20,8 +22,9 @@ func main() {
 		os.Stderr.WriteString("usage: gofloor CMD [ARGS...]\n")
 		os.Exit(125)
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
+		syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH)
 	pid, err := syscall.ForkExec(os.Args[1], os.Args[1:], &syscall.ProcAttr{
 		Env:   os.Environ(),
 		Files: []uintptr{0, 1, 2},
