@@ -50,10 +50,13 @@
 //	SIGILL SIGTRAP SIGABRT SIGBUS   dropped: caught so that "kill -SEGV 1"
 //	SIGFPE SIGSEGV SIGSYS           cannot crash PID 1; a real fault still does
 //	SIGURG                          not caught: the Go runtime's own (preemption)
+//	SIGPROF                         not caught: the Go runtime's (profiler);
+//	                                os/signal cannot deliver it
 //	SIGKILL SIGSTOP                 cannot be caught
-//	32, 33                          not caught: the C library's
-//	everything else, 1-31 and       forwarded to each running workload, or to
-//	SIGRTMIN..SIGRTMAX (34-64)      its process group with -g
+//	32, 33, SIGRTMIN (34)           not caught: the C library's, and the Go
+//	                                runtime leaves them at their default action
+//	everything else: the rest of    forwarded to each running workload, or to
+//	1-31, SIGRTMIN+1..SIGRTMAX      its process group with -g
 //
 // SIGTSTP, SIGTTIN and SIGTTOU are caught, so they never stop miniinit, and
 // forwarded. Signals the kernel raises at miniinit because of its own writes

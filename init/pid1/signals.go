@@ -29,7 +29,9 @@ const (
 	// notCaught: never registered with os/signal. SIGKILL and SIGSTOP
 	// cannot be; SIGURG is the Go runtime's preemption signal and
 	// registering it would forward the runtime's own traffic
-	// (golang/go#37942); 32 and 33 belong to the C library's threading.
+	// (golang/go#37942); SIGPROF belongs to the runtime's profiler, which
+	// os/signal never lets go of (runtime.sigenable); 32 to 34 belong to
+	// the C library's threading, and the runtime leaves them alone.
 	notCaught
 )
 

@@ -47,26 +47,30 @@ var signalTable = append([]signalInfo{
 	{unix.SIGXCPU, "SIGXCPU", forward},
 	{unix.SIGXFSZ, "SIGXFSZ", forward},
 	{unix.SIGVTALRM, "SIGVTALRM", forward},
-	{unix.SIGPROF, "SIGPROF", forward},
+	{unix.SIGPROF, "SIGPROF", notCaught},
 	{unix.SIGWINCH, "SIGWINCH", forward},
 	{unix.SIGIO, "SIGIO", forward},
 	{unix.SIGPWR, "SIGPWR", forward},
 	{unix.SIGSYS, "SIGSYS", drop},
 }, realtimeSignals()...)
 
-// realtimeSignals are SIGRTMIN (34) to SIGRTMAX (64), all forwarded: systemd
-// in a container, for one, stops on SIGRTMIN+3.
+// realtimeSignals are SIGRTMIN (34) to SIGRTMAX (64). All are forwarded
+// (systemd in a container, for one, stops on SIGRTMIN+3) but SIGRTMIN
+// itself: the Go runtime leaves 32 to 34 to the C library (34 is musl's
+// SIGSYNCCALL, golang/go#39343), at their default action, and os/signal
+// cannot catch them. As PID 1 of a namespace the kernel then ignores a
+// SIGRTMIN sent to miniinit; as a plain process it ends miniinit.
 func realtimeSignals() []signalInfo {
 	var out []signalInfo
 	for s := sigRTMin; s <= sigRTMax; s++ {
-		name := "SIGRTMIN+" + strconv.Itoa(int(s-sigRTMin))
+		name, act := "SIGRTMIN+"+strconv.Itoa(int(s-sigRTMin)), forward
 		switch s {
 		case sigRTMin:
-			name = "SIGRTMIN"
+			name, act = "SIGRTMIN", notCaught
 		case sigRTMax:
 			name = "SIGRTMAX"
 		}
-		out = append(out, signalInfo{s, name, forward})
+		out = append(out, signalInfo{s, name, act})
 	}
 	return out
 }
