@@ -35,6 +35,7 @@ status_of() {
 wait_sleep_child() {
     local pid=$1 n=200 c
     while ((n-- > 0)); do
+        # shellcheck disable=SC2013 # pids separated by spaces
         for c in $(cat "/proc/$pid/task/"*/children 2>/dev/null); do
             [[ $(cat "/proc/$c/comm" 2>/dev/null) == sleep ]] && return 0
         done

@@ -39,7 +39,7 @@ mkdir -p "$rep"
 burst_fig="burst drain, $BURST_BATCH orphans at once x $((BURST_N / BURST_BATCH)), PID 1"
 zero_fig="zombies left after $N orphans, PID 1"
 
-mapfile -t peers < <(init_peers)
+mapfile -t peers < <(init_peers nofloor)
 names=(selfreap)
 znames=(selfreap)
 zcmds=("$UNSHARE" -pf --mount-proc "$BIN/orphans" -r -R "$rep/z.selfreap" "$N")

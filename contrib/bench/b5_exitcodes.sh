@@ -16,7 +16,7 @@ raw=$RAW_DIR/B5.txt
 CASES=(0 3 kill9 term)
 EXPECT=("exited 0" "exited 3" "exited 137" "exited 143")
 
-mapfile -t peers < <(init_peers)
+mapfile -t peers < <(init_peers nofloor)
 items=("baseline||")
 for p in "${peers[@]}"; do
     IFS='|' read -r name plain pid1 <<<"$p"

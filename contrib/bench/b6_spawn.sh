@@ -111,6 +111,7 @@ for k in "${order[@]}"; do
         result B6 "$FIG" "$k" "n/a" "-" "-" "n/a: ${WHY[$k]}"
         continue
     fi
+    # shellcheck disable=SC2086 # a command line, split on purpose
     cmdline B6 "$k" ${CMD[$k]}
     # one untimed try in the same environment: say why if it cannot run here
     # shellcheck disable=SC2086

@@ -23,6 +23,6 @@ done
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 out=$here/.build/gofloor
 if [[ -x $GO ]] && [[ ! -x $out || -n $(find "$here/src/gofloor" -newer "$out" -type f) ]]; then
-    (cd "$here/src/gofloor" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS= "$GO" build -trimpath \
+    (cd "$here/src/gofloor" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS='' "$GO" build -trimpath \
         -ldflags='-s -w -buildid=' -o "$out" .) || echo "bench: gofloor not built" >&2
 fi
