@@ -10,8 +10,8 @@
 //	daemon DIR [ignore-term]   start a detached sleeper and exit 3 (see sleeper)
 //	sleeper DIR [ignore-term]  write DIR/sleeper.pid; on SIGTERM write
 //	                           DIR/terminated and exit 0 (or ignore SIGTERM)
-//	fds                        print, as JSON, its open fds, its LISTEN_*
-//	                           variables and its parent's descriptors
+//	fds                        print, as JSON, the fds it inherited, its
+//	                           LISTEN_* variables and its parent's descriptors
 //	tty FILE                   write, as JSON, its pgrp and the terminal's
 //	                           foreground pgrp
 //	pwd                        print the working directory
@@ -222,8 +222,8 @@ func sleeper(args []string) {
 		signal.Notify(c, syscall.SIGTERM)
 	}
 	writeFile(filepath.Join(dir, "sleeper.pid"), strconv.Itoa(os.Getpid()))
-	if ignore {
-		select {}
+	for ignore {
+		time.Sleep(time.Hour) // (select{} would be a deadlock panic here)
 	}
 	<-c
 	// A clean shutdown takes a moment; this one is what tini would cut off.
@@ -246,14 +246,11 @@ func fds() {
 		FDs       []int    `json:"fds"`
 		Parent    []fdInfo `json:"parent_fds"`
 	}{Pid: os.Getpid(), ListenPid: os.Getenv("LISTEN_PID"), ListenFDs: os.Getenv("LISTEN_FDS")}
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		fail("%v", err)
-	}
-	for _, e := range ents {
-		fd, _ := strconv.Atoi(e.Name())
-		// The listing's own descriptor is closed by now.
-		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil {
+	// What came through execve is exactly what is open without
+	// close-on-exec: the Go runtime opens its own descriptors (the poller,
+	// the cgroup CPU-quota files) with the flag, before main.
+	for fd := 0; fd < 1024; fd++ {
+		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
 			out.FDs = append(out.FDs, fd)
 		}
 	}
