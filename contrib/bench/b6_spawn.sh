@@ -115,10 +115,12 @@ for k in "${order[@]}"; do
     cmdline B6 "$k" ${CMD[$k]}
     # one untimed try in the same environment: say why if it cannot run here
     # shellcheck disable=SC2086
-    if ! errout=$(timeout 30 bash -c "$(declare -f in_env); CG=$CG CGOK=$CGOK; in_env ${CMD[$k]}" 2>&1 </dev/null); then
-        echo "precheck $k failed: $errout" >>"$raw"
-        why=$(tr '\n' ' ' <<<"$errout" | cut -c1-200)
-        result B6 "$FIG" "$k" "n/a" "-" "-" "n/a: does not run here: ${why:-non-zero exit, no output}"
+    errout=$(timeout 30 bash -c "$(declare -f in_env); CG=$CG CGOK=$CGOK; in_env ${CMD[$k]}" 2>&1 </dev/null)
+    rc=$?
+    if ((rc != 0)); then
+        echo "precheck $k failed with $rc: $errout" >>"$raw"
+        why=$(tr '\n' ' ' <<<"$errout" | sed 's/  */ /g; s/^ //; s/ $//' | cut -c1-200)
+        result B6 "$FIG" "$k" "n/a" "-" "-" "n/a: does not run here: exit $rc${why:+: $why}"
         [[ $k == baseline ]] && exit 0
         continue
     fi

@@ -5,7 +5,7 @@
 # build), as root.  Progress goes to stderr; the results go to
 # results/latest.tsv (one line per figure) and results/latest.md (tables).
 #
-#   contrib/bench/run.sh                  everything, about 3 minutes
+#   contrib/bench/run.sh                  everything, 2-3 minutes (more when busy)
 #   ONLY="b1 b4" contrib/bench/run.sh     a subset (names or numbers)
 #   QUICK=1 contrib/bench/run.sh          fewer rounds, to check that it runs
 #

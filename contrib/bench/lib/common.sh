@@ -98,6 +98,13 @@ peer_selected() {
     [[ ,$p, == *",$1,"* ]]
 }
 
+# oneline TEXT -> ": TEXT" on one line and cut short, or nothing if empty
+oneline() {
+    local t
+    t=$(tr '\n' ' ' <<<"$1" | sed 's/  */ /g; s/^ //; s/ $//' | cut -c1-160)
+    [[ -n $t ]] && printf ': %s' "$t"
+}
+
 # cand_why: empty if the candidate init runs /bin/true with exit 0 both as a
 # plain process and as PID 1 of a new pid namespace, else the reason.
 cand_why() {
@@ -111,14 +118,14 @@ cand_why() {
     out=$("$BIN/nsrun" -k -t 10 -- $MINIINIT_PLAIN /bin/true 2>&1 </dev/null)
     rc=$?
     if ((rc != 0)); then
-        echo "does not work yet: '$MINIINIT_PLAIN /bin/true' exited $rc: $(tr '\n' ' ' <<<"$out" | cut -c1-160)"
+        echo "does not work yet: '$MINIINIT_PLAIN /bin/true' exited $rc$(oneline "$out")"
         return
     fi
     # shellcheck disable=SC2086
     out=$("$BIN/nsrun" -p -t 10 -- $MINIINIT /bin/true 2>&1 </dev/null)
     rc=$?
     if ((rc != 0)); then
-        echo "does not work yet as PID 1: '$MINIINIT /bin/true' exited $rc: $(tr '\n' ' ' <<<"$out" | cut -c1-160)"
+        echo "does not work yet as PID 1: '$MINIINIT /bin/true' exited $rc$(oneline "$out")"
     fi
 }
 
