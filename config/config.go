@@ -14,6 +14,7 @@ type Config struct {
 	Rootfs    Rootfs     `toml:"rootfs"`
 	Limits    Limits     `toml:"limits"`
 	Init      Init       `toml:"init"`
+	UserNS    UserNS     `toml:"userns"`
 	Workloads []Workload `toml:"workload"`
 
 	// File is the name the configuration was read from, for messages.
@@ -56,6 +57,22 @@ type Init struct {
 	// Report, when set, is a file miniinit writes a JSON end-of-run report
 	// to ("-" for stderr).
 	Report string `toml:"report"`
+}
+
+// UserNS puts the container in a user namespace of its own: uid and gid
+// 0 to Size-1 inside are Base to Base+Size-1 on the host, so root inside
+// is an unprivileged uid outside. Off unless Enabled.
+type UserNS struct {
+	// Enabled turns the user namespace on. Default false.
+	Enabled bool `toml:"enabled"`
+	// Base is the host uid and gid that root inside maps to, at least 1.
+	// Default: one picked from the container's name (the same name always
+	// gets the same range), 65536-aligned in 524288 to 1879048191.
+	Base int64 `toml:"base"`
+	// Size is how many uids and gids are mapped, from 0 inside; 1 to
+	// MaxUserNSSize. Default DefaultUserNSSize (65536), which covers
+	// nobody (65534).
+	Size int64 `toml:"size"`
 }
 
 // Workload is one command miniinit starts and watches.

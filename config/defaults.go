@@ -7,12 +7,19 @@ package config
 //	init.grace        = DefaultGrace (5s)
 //	workload.cwd      = "/"
 //	workload.main     = true, when there is exactly one workload
+//	userns.size       = DefaultUserNSSize (65536), when enabled
+//
+// userns.base stays 0 when not set: the base is picked from the name by
+// minispawn, which owns the policy for choosing ranges.
 func applyDefaults(c *Config) {
 	if c.Hostname == "" {
 		c.Hostname = c.Name
 	}
 	if c.Init.Grace.Duration == 0 {
 		c.Init.Grace.Duration = DefaultGrace
+	}
+	if c.UserNS.Enabled && c.UserNS.Size == 0 {
+		c.UserNS.Size = DefaultUserNSSize
 	}
 	for i := range c.Workloads {
 		if c.Workloads[i].Cwd == "" {

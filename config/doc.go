@@ -50,6 +50,18 @@
 //	# for stderr. Default: no report.
 //	report = "-"
 //
+//	# A user namespace of its own: root inside is an unprivileged uid and
+//	# gid on the host. Default: off.
+//	[userns]
+//	enabled = true
+//	# The host uid and gid that root inside maps to; at least 1. Default:
+//	# picked from the name (the same name always gets the same range),
+//	# 65536-aligned in 524288 to 1879048191.
+//	base = 1879048192
+//	# How many uids and gids are mapped, from 0 inside; 1 to 1073741824.
+//	# Default 65536.
+//	size = 65536
+//
 //	# One [[workload]] table per command to run; at least one.
 //	[[workload]]
 //	# Unique; same characters as the container's name.
@@ -84,6 +96,13 @@
 // init.report) must be absolute and clean ("/a/b", not "a/b", "/a/./b" or
 // "/a/b/"): the container is set up far from the directory the file was
 // written in, and a path must mean one thing.
+//
+// The user namespace: with userns.enabled, uid and gid 0 to size-1 inside
+// are base to base+size-1 on the host. base and size without enabled =
+// true are errors, as is base = 0 (root inside would be root outside) and
+// a range past 4294967294. The root filesystem's ownership follows (see
+// minispawn): a built root is made inside the namespace, a directory root
+// is seen through an idmapped mount.
 //
 // Keys are case-sensitive and exact: TOML libraries often match "Name" to
 // name, this package reports it as an unknown key instead, as it does any

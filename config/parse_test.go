@@ -59,6 +59,14 @@ func TestParseGood(t *testing.T) {
 				{Name: "c", Command: "/bin/c", Env: map[string]string{"X": "1", "Y": "multi\nline"}, Cwd: "/"},
 			},
 		},
+		"userns.toml": {
+			Name: "isolated", Hostname: "isolated",
+			Rootfs: Rootfs{Build: []string{"/bin/sh"}},
+			Init:   Init{Grace: Duration{DefaultGrace}},
+			// The size defaults; the base stays 0, picked by minispawn.
+			UserNS:    UserNS{Enabled: true, Size: DefaultUserNSSize},
+			Workloads: []Workload{{Name: "sh", Command: "/bin/sh", Cwd: "/", Main: true}},
+		},
 	}
 	files, _ := filepath.Glob("testdata/good/*.toml")
 	if len(files) != len(tests) {

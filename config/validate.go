@@ -17,6 +17,7 @@ var checks = []func(*reporter, *Config){
 	checkRootfs,
 	checkLimits,
 	checkInit,
+	checkUserNS, // userns.go
 	checkWorkloads,
 }
 
