@@ -200,7 +200,9 @@ func parseArgs(args []string, getenv func(string) string) (cli, error) {
 			return cli{}, usageError{err}
 		}
 	}
-	c.command = args[i:]
+	if i < len(args) {
+		c.command = args[i:]
+	}
 	if c.help || c.version {
 		return c, nil
 	}

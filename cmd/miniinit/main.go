@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strings"
 
 	"github.com/minispawn/minispawn/init/pid1"
 )
@@ -47,7 +48,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	}
 	opts, err := c.options()
 	if err != nil {
-		fmt.Fprintf(stderr, "miniinit: %v\n", err)
+		// A configuration error lists every problem, one per line.
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(stderr, "miniinit: %s\n", line)
+		}
 		return pid1.ExitSetup
 	}
 	return pid1.Run(opts)
