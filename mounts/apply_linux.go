@@ -49,6 +49,10 @@ func (r *rootDir) apply(m Mount) error {
 		return r.symlink(m)
 	case KindDevice:
 		return r.device(m)
+	case KindMask:
+		return r.mask(m)
+	case KindReadOnly:
+		return r.readOnly(m)
 	default:
 		return r.mount(m)
 	}
@@ -86,21 +90,31 @@ func (r *rootDir) device(m Mount) error {
 		return &Error{Op: "open", Target: m.Source, Err: err}
 	}
 	defer unix.Close(src)
+	if err := checkCharDevice(src, m.Source); err != nil {
+		return err
+	}
+	return r.bind(m, src, true)
+}
+
+// checkCharDevice checks that the open file fd, known as name, is a
+// character device and, when name is one of the standard nodes, that it
+// has that node's number.
+func checkCharDevice(fd int, name string) error {
 	var st unix.Stat_t
-	if err := unix.Fstat(src, &st); err != nil {
-		return &Error{Op: "stat", Target: m.Source, Err: err}
+	if err := unix.Fstat(fd, &st); err != nil {
+		return &Error{Op: "stat", Target: name, Err: err}
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFCHR {
-		return &Error{Op: "check", Target: m.Source, Err: &reasonErr{unix.ENODEV, "not a character device"}}
+		return &Error{Op: "check", Target: name, Err: &reasonErr{unix.ENODEV, "not a character device"}}
 	}
-	if want, ok := knownDevices[m.Source]; ok {
+	if want, ok := knownDevices[name]; ok {
 		got := devNumber{unix.Major(st.Rdev), unix.Minor(st.Rdev)}
 		if got != want {
-			return &Error{Op: "check", Target: m.Source, Err: &reasonErr{unix.ENODEV,
+			return &Error{Op: "check", Target: name, Err: &reasonErr{unix.ENODEV,
 				fmt.Sprintf("device %d:%d, want %d:%d", got.major, got.minor, want.major, want.minor)}}
 		}
 	}
-	return r.bind(m, src, true)
+	return nil
 }
 
 func (r *rootDir) mount(m Mount) error {
@@ -156,15 +170,8 @@ func (r *rootDir) bind(m Mount, src int, file bool) error {
 	if err != nil {
 		return &Error{Op: "mount", Source: m.Source, Target: m.Target, Err: err}
 	}
-	if attrs := m.Flags & attrFlags; attrs != 0 {
-		fd, err := t.lookup()
-		if err != nil {
-			return err
-		}
-		defer unix.Close(fd)
-		if err := remountBind(procFD(fd), attrs); err != nil {
-			return &Error{Op: "remount", Target: m.Target, Err: err}
-		}
+	if err := remountAttrs(t, m); err != nil {
+		return err
 	}
 	return propagate(t, m)
 }

@@ -15,6 +15,11 @@
 //     openat2(RESOLVE_IN_ROOT) and mounted through /proc/self/fd/N, so a
 //     symlink planted in the root cannot move a mount onto the host. This
 //     needs the host's /proc, which is why it happens before the pivot.
+//     The caller's own binds and tmpfs mounts come next, then
+//     Apply(root, DefaultMasks()): /proc/sys and friends bound read-only,
+//     kcore, keys and the like masked with the container's /dev/null,
+//     /sys/firmware and the like under an empty read-only tmpfs. Masks go
+//     last so that no later mount can cover them.
 //  3. PivotRoot(root): make the root a mount point if it is not one, pivot
 //     into it and detach the old root, so that the host's tree is gone
 //     rather than merely out of reach (chroot alone can be escaped).
@@ -24,7 +29,11 @@
 // The plan is data: a []Mount whose String methods print as the shell
 // commands that would do the same, so a plan can be logged and reviewed.
 //
-// Seams for later work: Kind can grow masking steps (masked and read-only
-// /proc paths), and Mount can carry overlay or id-mapped mounts through
-// FSType, Data and a future attribute field without changing Apply's shape.
+// A root whose writes must not reach its directory comes from OverlayRoot
+// (instead of a bind of the directory onto itself, before step 2): an
+// overlay whose upper layer is a tmpfs of the container's mount namespace.
+//
+// Seams for later work: Mount can carry id-mapped mounts through a future
+// attribute field, and recursive read-only binds through mount_setattr,
+// without changing Apply's shape.
 package mounts

@@ -33,6 +33,9 @@ var children = map[string]func() error{
 	"binds":             childBinds,
 	"pivot":             childPivot,
 	"ps":                childPS,
+	"masks":             childMasks,
+	"mask-attacks":      childMaskAttacks,
+	"overlay":           childOverlay,
 }
 
 func TestMain(m *testing.M) {

@@ -24,6 +24,19 @@ const (
 	KindDevice
 	// KindSymlink creates the symlink Target with contents Source.
 	KindSymlink
+	// KindMask hides Target, if it exists, behind something empty. With
+	// MS_BIND, Source is a character device inside the root (the
+	// container's own /dev/null, checked to be 1:3 like KindDevice's
+	// host nodes) bound over a file; with FSType, a fresh filesystem
+	// (an empty read-only tmpfs) is mounted over a directory. A target of
+	// the other type is an error, a missing one is skipped: there is
+	// nothing to hide, and kernels differ in which of these files exist.
+	KindMask
+	// KindReadOnly binds Target, if it exists, onto itself and remounts
+	// the bind with Flags' attributes (MS_RDONLY at least), keeping those
+	// of the mount it is on. Source must equal Target. A missing target
+	// is skipped, as for KindMask.
+	KindReadOnly
 )
 
 func (k Kind) String() string {
@@ -34,6 +47,10 @@ func (k Kind) String() string {
 		return "device"
 	case KindSymlink:
 		return "symlink"
+	case KindMask:
+		return "mask"
+	case KindReadOnly:
+		return "read-only"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -84,6 +101,9 @@ func (m Mount) String() string {
 		} else if m.Kind != KindMount {
 			notes = append(notes, m.Kind.String())
 		}
+		if m.Kind == KindMask || m.Kind == KindReadOnly {
+			notes = append(notes, "if present")
+		}
 	}
 	if m.Optional {
 		notes = append(notes, "optional")
@@ -124,6 +144,19 @@ func (m Mount) Validate() error {
 	case KindSymlink:
 		if m.Source == "" {
 			return fmt.Errorf("step %q: symlink needs contents", m)
+		}
+	case KindMask:
+		bindNode := m.Flags&msBind != 0 && m.FSType == "" && path.IsAbs(m.Source)
+		freshFS := m.Flags&msBind == 0 && m.FSType != ""
+		if !bindNode && !freshFS {
+			return fmt.Errorf("step %q: a mask binds a device inside the root (bind, absolute source) or mounts a filesystem type", m)
+		}
+		if m.Flags&(msRemount|msMove|propagationFlags) != 0 {
+			return fmt.Errorf("step %q: a mask takes only attribute flags", m)
+		}
+	case KindReadOnly:
+		if m.Source != m.Target || m.Flags&msBind == 0 || m.Flags&msRdonly == 0 || m.Flags&^(msBind|attrFlags) != 0 {
+			return fmt.Errorf("step %q: a read-only step binds its target onto itself with ro and attribute flags only", m)
 		}
 	default:
 		return fmt.Errorf("step %q: unknown kind %d", m, int(m.Kind))
