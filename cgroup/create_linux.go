@@ -29,6 +29,9 @@ func Create(l *Layout, name string, r Resources) (*Cgroup, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
+	if err := l.Check(r); err != nil {
+		return nil, err
+	}
 	p := l.Plan(name, r)
 
 	// 2. Look at every leftover before removing any, so that a running
@@ -54,11 +57,57 @@ func Create(l *Layout, name string, r Resources) (*Cgroup, error) {
 		return nil, c.undo(err)
 	}
 	for _, w := range p.Writes {
-		if err := writeFile(w.Path, w.Value); err != nil {
+		if err := apply(w); err != nil {
 			return nil, c.undo(err)
 		}
 	}
 	return c, nil
+}
+
+// apply does one write of a plan. A failed write of a file that some
+// kernels lack says so, next to the path and errno.
+func apply(w Write) error {
+	if w.From != "" {
+		return inherit(w.Path, w.From)
+	}
+	err := writeFile(w.Path, w.Value)
+	if errors.Is(err, unix.ENOENT) {
+		if k, ok := knobOfFile(filepath.Base(w.Path)); ok && k.optional {
+			return fmt.Errorf("%w (this kernel lacks the file, so it cannot apply %s)", err, k.field)
+		}
+	}
+	return err
+}
+
+// inherit copies the content of from to path, when path is empty.
+func inherit(path, from string) error {
+	cur, err := readFile(path)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(cur) != "" {
+		return nil
+	}
+	v, err := readFile(from)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(v) == "" {
+		// Copying nothing would leave a cgroup no task can join, and
+		// the failure would only show later, as ENOSPC on cgroup.procs.
+		return fmt.Errorf("inherit %s from %s: that is empty too", path, from)
+	}
+	return writeFile(path, strings.TrimSpace(v))
+}
+
+// knobOfFile returns the row that writes file, on either version.
+func knobOfFile(file string) (knob, bool) {
+	for _, k := range knobs {
+		if k.file[V1] == file || k.file[V2] == file {
+			return k, true
+		}
+	}
+	return knob{}, false
 }
 
 // leftovers returns the existing leaves among paths, all of them empty, or

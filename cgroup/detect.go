@@ -11,18 +11,20 @@ import (
 // root of a cgroup2 mount.
 //
 // The choice, in order:
-//  1. The first cgroup2 mount whose cgroup.controllers lists every used
-//     controller: V2. (A pure v2 host has it at /sys/fs/cgroup.)
-//  2. Otherwise every used controller on a v1 "cgroup" mount: V1. A
-//     mount of the whole hierarchy (root "/") wins over a bind mount of a
-//     subtree of it.
+//  1. The first cgroup2 mount whose cgroup.controllers lists every
+//     Required controller: V2, with those of the other used controllers
+//     it lists too. (A pure v2 host has it at /sys/fs/cgroup.)
+//  2. Otherwise every Required controller on a v1 "cgroup" mount: V1,
+//     with the other used controllers that are mounted. A mount of the
+//     whole hierarchy (root "/") wins over a bind mount of a subtree of
+//     it.
 //  3. Otherwise an error that says what was found.
 //
 // v2 goes first because, when a cgroup2 mount has the controllers, the
 // kernel cannot also have them on v1 (a controller is bound to one
 // hierarchy at a time), and v2 is the hierarchy with a future.
 func layoutFrom(mounts []mountEntry, controllersOf func(mountPoint string) (string, error)) (*Layout, error) {
-	need := Controllers()
+	need := Required
 	var notes []string
 
 	for _, m := range mounts {
@@ -40,7 +42,13 @@ func layoutFrom(mounts []mountEntry, controllersOf func(mountPoint string) (stri
 				m.MountPoint, strings.Join(have, " "), strings.Join(missing, " ")))
 			continue
 		}
-		return V2Layout(m.MountPoint), nil
+		var offered []string
+		for _, c := range Controllers() {
+			if slices.Contains(have, c) {
+				offered = append(offered, c)
+			}
+		}
+		return V2Layout(m.MountPoint, offered...), nil
 	}
 
 	chosen := map[string]mountEntry{}
@@ -48,13 +56,13 @@ func layoutFrom(mounts []mountEntry, controllersOf func(mountPoint string) (stri
 		if m.FSType != "cgroup" {
 			continue
 		}
-		for _, opt := range m.SuperOptions {
-			if !slices.Contains(need, opt) {
+		for _, c := range Controllers() {
+			if !slices.Contains(m.SuperOptions, controllerName(V1, c)) {
 				continue
 			}
-			prev, seen := chosen[opt]
+			prev, seen := chosen[c]
 			if !seen || (prev.Root != "/" && m.Root == "/") {
-				chosen[opt] = m
+				chosen[c] = m
 			}
 		}
 	}
@@ -62,7 +70,9 @@ func layoutFrom(mounts []mountEntry, controllersOf func(mountPoint string) (stri
 	v1 := map[string]string{}
 	for c, m := range chosen {
 		v1[c] = m.MountPoint
-		found = append(found, c)
+		if slices.Contains(need, c) {
+			found = append(found, c)
+		}
 	}
 	if missing := missingFrom(need, found); len(missing) == 0 {
 		return V1Layout(v1), nil

@@ -3,6 +3,7 @@ package cgroup
 import (
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -117,6 +118,16 @@ func TestLayoutFrom(t *testing.T) {
 	subtreeFirst := append([]mountEntry{{Root: "/machine/x", MountPoint: "/mnt/memsub", FSType: "cgroup", SuperOptions: []string{"rw", "memory"}}}, legacy...)
 	// Debian 12 v2 controllers as the root cgroup lists them.
 	allV2 := "cpuset cpu io memory hugetlb pids rdma misc\n"
+	hybridV1 := "cgroup v1: memory at /sys/fs/cgroup/memory, pids at /sys/fs/cgroup/pids, cpu at /sys/fs/cgroup/cpu, cpuset at /sys/fs/cgroup/cpuset, blkio at /sys/fs/cgroup/blkio"
+	// Only the required controllers on v1 (no cpu, cpuset, blkio mounts).
+	var minimal []mountEntry
+	for _, e := range legacy {
+		if e.FSType != "cgroup" || slices.Contains(e.SuperOptions, "memory") || slices.Contains(e.SuperOptions, "pids") {
+			minimal = append(minimal, e)
+		}
+	}
+	// Debian's usual v1 table: cpu and cpuacct in one hierarchy.
+	coMounted := append(slices.Clone(minimal), mountEntry{Root: "/", MountPoint: "/sys/fs/cgroup/cpu,cpuacct", FSType: "cgroup", SuperOptions: []string{"rw", "cpu", "cpuacct"}})
 
 	tests := []struct {
 		name        string
@@ -126,17 +137,23 @@ func TestLayoutFrom(t *testing.T) {
 		wantErr     string
 	}{
 		{"hybrid, this machine", hybrid, map[string]string{"/sys/fs/cgroup/unified": "hugetlb\n"},
-			"cgroup v1: memory at /sys/fs/cgroup/memory, pids at /sys/fs/cgroup/pids", ""},
+			hybridV1, ""},
 		{"hybrid, unreadable cgroup2", hybrid, nil,
-			"cgroup v1: memory at /sys/fs/cgroup/memory, pids at /sys/fs/cgroup/pids", ""},
+			hybridV1, ""},
 		{"legacy, no cgroup2", legacy, nil,
-			"cgroup v1: memory at /sys/fs/cgroup/memory, pids at /sys/fs/cgroup/pids", ""},
+			hybridV1, ""},
 		{"v1 whole hierarchy wins over a subtree", subtreeFirst, nil,
-			"cgroup v1: memory at /sys/fs/cgroup/memory, pids at /sys/fs/cgroup/pids", ""},
+			hybridV1, ""},
 		{"hybrid with controllers moved to cgroup2", hybrid, map[string]string{"/sys/fs/cgroup/unified": "memory pids"},
 			"cgroup v2 at /sys/fs/cgroup/unified (memory pids)", ""},
 		{"pure v2", pureV2, map[string]string{"/sys/fs/cgroup": allV2},
-			"cgroup v2 at /sys/fs/cgroup (memory pids)", ""},
+			"cgroup v2 at /sys/fs/cgroup (memory pids cpu cpuset io)", ""},
+		{"v1 with only the required controllers", minimal, nil,
+			"cgroup v1: memory at /sys/fs/cgroup/memory, pids at /sys/fs/cgroup/pids", ""},
+		{"v1 with cpu and cpuacct co-mounted", coMounted, nil,
+			"cgroup v1: memory at /sys/fs/cgroup/memory, pids at /sys/fs/cgroup/pids, cpu at /sys/fs/cgroup/cpu,cpuacct", ""},
+		{"delegated v2 without cpuset and io", pureV2, map[string]string{"/sys/fs/cgroup": "cpu memory pids\n"},
+			"cgroup v2 at /sys/fs/cgroup (memory pids cpu)", ""},
 		{"pure v2 without pids delegated", pureV2, map[string]string{"/sys/fs/cgroup": "cpu io memory"},
 			"", "cgroup2 at /sys/fs/cgroup has controllers [cpu io memory], lacks [pids]"},
 		{"pure v2, unreadable", pureV2, nil,

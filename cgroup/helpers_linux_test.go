@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -180,4 +181,23 @@ func cgroupOf(t *testing.T, pid int, controller string) string {
 	}
 	t.Fatalf("/proc/%d/cgroup has no %q hierarchy:\n%s", pid, controller, text)
 	return ""
+}
+
+// withInherited is r as Limits reads it back on l: on v1, an unset cpuset
+// list is the one the cgroup inherited, which (under a fresh shared
+// parent) is the root's.
+func withInherited(t *testing.T, l *Layout, r Resources) Resources {
+	t.Helper()
+	mount, ok := l.Mounts["cpuset"]
+	if l.Version != V1 || !ok {
+		return r
+	}
+	parent := filepath.Join(mount, Parent)
+	if r.CpusetCpus == "" {
+		r.CpusetCpus = readTrim(t, filepath.Join(parent, "cpuset.cpus"))
+	}
+	if r.CpusetMems == "" {
+		r.CpusetMems = readTrim(t, filepath.Join(parent, "cpuset.mems"))
+	}
+	return r
 }

@@ -36,9 +36,11 @@ func (v Version) String() string {
 type Layout struct {
 	// Version is the hierarchy flavour.
 	Version Version
-	// Mounts maps every used controller ("memory", "pids") to the mount
-	// point of the hierarchy that holds it. On V2 all of them map to the
-	// one cgroup2 mount.
+	// Mounts maps every controller the host offers, of those minispawn
+	// uses, to the mount point of the hierarchy that holds it. Keys are
+	// v2 names ("io" for v1's blkio). On V2 all of them map to the one
+	// cgroup2 mount. The Required ones are always there; a limit on one
+	// that is missing fails at Check.
 	Mounts map[string]string
 }
 
@@ -46,9 +48,15 @@ type Layout struct {
 // container's cgroup.
 const Parent = "minispawn"
 
-// Controllers returns the controllers minispawn uses, in the order plans
-// visit them. It follows the knobs table: a new row with a new controller
-// makes that controller required.
+// Required are the controllers without which no container runs: every
+// container gets a memory and a pids limit's accounting, and a fork bomb
+// or a leak must stay inside. The others of Controllers are used when the
+// host offers them.
+var Required = []string{"memory", "pids"}
+
+// Controllers returns the controllers minispawn uses, by their v2 names,
+// in the order plans visit them. It follows the knobs table: a new row
+// with a new controller makes that controller used.
 func Controllers() []string {
 	var out []string
 	seen := map[string]bool{}
@@ -71,14 +79,37 @@ func V1Layout(mounts map[string]string) *Layout {
 	return &Layout{Version: V1, Mounts: m}
 }
 
-// V2Layout returns a V2 layout whose cgroup2 mount is root.
-func V2Layout(root string) *Layout {
+// V2Layout returns a V2 layout whose cgroup2 mount is root, offering the
+// given controllers; all of Controllers when none are given.
+func V2Layout(root string, controllers ...string) *Layout {
 	root = filepath.Clean(root)
+	if len(controllers) == 0 {
+		controllers = Controllers()
+	}
 	m := map[string]string{}
-	for _, c := range Controllers() {
+	for _, c := range controllers {
 		m[c] = root
 	}
 	return &Layout{Version: V2, Mounts: m}
+}
+
+// controllerName is how version ver names controller c (a v2 name).
+func controllerName(ver Version, c string) string {
+	if ver == V1 && c == "io" {
+		return "blkio"
+	}
+	return c
+}
+
+// describeRoot says where the layout's controllers come from, for
+// messages: "cgroup v2 at /sys/fs/cgroup" or "cgroup v1 mounts".
+func (l *Layout) describeRoot() string {
+	if l.Version == V2 {
+		if hs := l.hierarchies(); len(hs) > 0 {
+			return "cgroup v2 at " + hs[0]
+		}
+	}
+	return "cgroup " + l.Version.String() + " mounts"
 }
 
 // hierarchies returns the distinct mount points the layout uses, in
@@ -99,12 +130,12 @@ func (l *Layout) hierarchies() []string {
 }
 
 // controllersAt returns the used controllers whose hierarchy is mounted at
-// mount, in Controllers order.
+// mount, in Controllers order, by the layout version's names.
 func (l *Layout) controllersAt(mount string) []string {
 	var out []string
 	for _, c := range Controllers() {
-		if l.Mounts[c] == mount {
-			out = append(out, c)
+		if m, ok := l.Mounts[c]; ok && m == mount {
+			out = append(out, controllerName(l.Version, c))
 		}
 	}
 	return out

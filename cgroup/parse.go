@@ -39,3 +39,25 @@ func keyedValue(text, key string) (int64, error) {
 	}
 	return 0, fmt.Errorf("key %q not found", key)
 }
+
+// checkList checks the kernel's list format for CPUs and memory nodes
+// (cpuset.cpus, cpuset.mems): comma-separated numbers and ranges "N-M"
+// with N <= M, as in "0-3,8". Whether the host has them is the kernel's
+// to say, when the list is written.
+func checkList(s string) error {
+	for item := range strings.SplitSeq(s, ",") {
+		lo, hi, isRange := strings.Cut(item, "-")
+		a, err := strconv.ParseUint(lo, 10, 16)
+		if err != nil {
+			return fmt.Errorf("%q is not a number or a range N-M", item)
+		}
+		if !isRange {
+			continue
+		}
+		b, err := strconv.ParseUint(hi, 10, 16)
+		if err != nil || b < a {
+			return fmt.Errorf("%q is not a range N-M with N <= M", item)
+		}
+	}
+	return nil
+}

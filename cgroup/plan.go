@@ -8,6 +8,20 @@ import (
 // Write is one control-file write of a Plan.
 type Write struct {
 	Path, Value string
+	// From, when set, replaces Value: Create reads the file From and
+	// writes what it holds to Path, but only when Path is empty. It is how
+	// a v1 cpuset gets the CPUs and memory nodes of its parent, without
+	// which no task may join it; a parent that has some already (set by
+	// an administrator, or by an earlier container) keeps them.
+	From string
+}
+
+// String renders the write as one line of a printed Plan.
+func (w Write) String() string {
+	if w.From != "" {
+		return "inherit " + w.Path + " from " + w.From + " (when empty)"
+	}
+	return "write " + w.Path + " = " + w.Value
 }
 
 // Plan is what Create does, as data: make Dirs in order, then do Writes in
@@ -28,13 +42,14 @@ type Plan struct {
 //
 //	mkdir /sys/fs/cgroup/pids/minispawn/demo
 //	write /sys/fs/cgroup/pids/minispawn/demo/pids.max = 64
+//	inherit /sys/fs/cgroup/cpuset/minispawn/cpuset.cpus from /sys/fs/cgroup/cpuset/cpuset.cpus (when empty)
 func (p Plan) String() string {
 	var b strings.Builder
 	for _, d := range p.Dirs {
 		b.WriteString("mkdir " + d + "\n")
 	}
 	for _, w := range p.Writes {
-		b.WriteString("write " + w.Path + " = " + w.Value + "\n")
+		b.WriteString(w.String() + "\n")
 	}
 	return b.String()
 }
@@ -43,7 +58,13 @@ func (p Plan) String() string {
 // not check its inputs (Create does, with ValidName and Resources.Validate).
 //
 // Every knob is written, "no limit" included, so that the limits never
-// depend on what the directory held before.
+// depend on what the directory held before; only the optional files (see
+// knob.optional), which some kernels lack, are written just when set.
+//
+// On V1 the cpuset files start empty and a cgroup with empty ones takes no
+// task: the shared parent inherits the root's and the leaf its parent's,
+// unless a limit says otherwise. The leaf also gets cgroup.clone_children
+// = 1, so that cgroups a payload makes below it inherit them the same way.
 //
 // On V1 the cgroup is Parent/name under each used hierarchy. On V2 it is
 // Parent/name under the one root, and the used controllers are enabled in
@@ -61,14 +82,26 @@ func (l *Layout) Plan(name string, r Resources) Plan {
 		if l.Version == V2 {
 			enable := subtreeControl(l.controllersAt(h))
 			p.Writes = append(p.Writes,
-				Write{filepath.Join(h, "cgroup.subtree_control"), enable},
-				Write{filepath.Join(parent, "cgroup.subtree_control"), enable})
+				Write{Path: filepath.Join(h, "cgroup.subtree_control"), Value: enable},
+				Write{Path: filepath.Join(parent, "cgroup.subtree_control"), Value: enable})
+		}
+		if m, ok := l.Mounts["cpuset"]; ok && m == h && l.Version == V1 {
+			p.Writes = append(p.Writes, Write{Path: filepath.Join(leaf, "cgroup.clone_children"), Value: "1"})
 		}
 		for _, k := range knobs {
-			if l.Mounts[k.controller] != h || k.file[l.Version] == "" {
+			file := k.file[l.Version]
+			if m, ok := l.Mounts[k.controller]; !ok || m != h || file == "" {
 				continue
 			}
-			p.Writes = append(p.Writes, Write{filepath.Join(leaf, k.file[l.Version]), k.format(l.Version, k.get(r))})
+			if k.inheritV1 && l.Version == V1 {
+				p.Writes = append(p.Writes, Write{Path: filepath.Join(parent, file), From: filepath.Join(h, file)})
+				if !k.isSet(r) {
+					p.Writes = append(p.Writes, Write{Path: filepath.Join(leaf, file), From: filepath.Join(parent, file)})
+				}
+			}
+			for _, v := range k.values(l.Version, r) {
+				p.Writes = append(p.Writes, Write{Path: filepath.Join(leaf, file), Value: v})
+			}
 		}
 	}
 	return p
