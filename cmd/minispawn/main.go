@@ -167,6 +167,10 @@ func main() {
 	if isStage2() {
 		stage2Main()
 	}
+	// Likewise a holder of a user namespace (userns_linux.go).
+	if isUsernsHolder() {
+		usernsHolderMain()
+	}
 	os.Exit(run(os.Args[1:]))
 }
 

@@ -39,6 +39,9 @@ type Plan struct {
 	// TTY gives the container a pseudo-terminal of its own as stdio and
 	// controlling terminal.
 	TTY bool
+	// UserNS, when set, is the container's user namespace ("user" is then
+	// among Namespaces): see userns.go.
+	UserNS *IDMapping
 
 	Cgroup    cgroup.Plan       `json:"-"`
 	Layout    string            `json:"-"`
@@ -80,6 +83,9 @@ func newPlan(c *config.Config, layout *cgroup.Layout, initPath string) *Plan {
 		Workloads:  c.Workloads,
 	}
 	p.Root.ReadOnly = c.Rootfs.ReadOnly
+	if p.UserNS = newIDMapping(c.UserNS, c.Name); p.UserNS != nil {
+		p.Namespaces = append(p.Namespaces, "user")
+	}
 	switch {
 	case c.Rootfs.Path != "":
 		p.Root.Dir = c.Rootfs.Path
@@ -109,6 +115,12 @@ func (p *Plan) String() string {
 		}
 	}
 	w("2. namespaces: %s", strings.Join(p.Namespaces, " "))
+	var usernsRoot string
+	if p.UserNS != nil {
+		var nsLine string
+		nsLine, usernsRoot = p.UserNS.planLines(p.Root)
+		w("%s", nsLine)
+	}
 	w("3. mount propagation: / recursively slave (nothing mounted inside reaches the host)")
 	switch {
 	case p.Root.Cache:
@@ -118,6 +130,9 @@ func (p *Plan) String() string {
 	default:
 		w("4. root: ephemeral tmpfs on %s in the container's mount namespace, holding %s and their libraries",
 			stagingDir, strings.Join(p.Root.Build, " "))
+	}
+	if usernsRoot != "" {
+		w("%s", usernsRoot)
 	}
 	w("5. mounts inside the root:")
 	for _, m := range p.Mounts {

@@ -153,6 +153,15 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	if err := prepareRoot(plan); err != nil {
 		return 0, err
 	}
+	// 2a. With a user namespace, a directory root reaches the container
+	// as an idmapped mount tree, made here by host root (userns_linux.go).
+	rootTree, err := idmappedRoot(plan)
+	if err != nil {
+		return 0, err
+	}
+	if rootTree != nil {
+		defer rootTree.Close()
+	}
 
 	// 3. Sealed copies.
 	initFile, err := sealedCopy("miniinit", plan.Init, nil)
@@ -235,6 +244,12 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 			Setctty: plan.TTY,
 			Ctty:    0,
 		},
+	}
+	// User namespace: maps and credentials (userns_linux.go); the
+	// idmapped root, if any, becomes fdRootTree.
+	applyUserNS(cmd.SysProcAttr, plan.UserNS)
+	if rootTree != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, rootTree)
 	}
 	err = cmd.Start()
 	syncR.Close()

@@ -72,7 +72,14 @@ func stage2() error {
 
 	// 3. The root.
 	root := plan.Root.Dir
-	if root == "" {
+	if plan.UserNS != nil && root != "" {
+		// A directory root under a user namespace is the idmapped tree
+		// the parent made (userns_linux.go), moved onto the staging dir.
+		if err := attachRootTree(stagingDir); err != nil {
+			return err
+		}
+		root = stagingDir
+	} else if root == "" {
 		root = stagingDir
 		if err := unix.Mount("tmpfs", root, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
 			return &mounts.Error{Op: "mount", Source: "tmpfs", Target: root, FSType: "tmpfs", Err: errnoErr(err)}
