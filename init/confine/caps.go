@@ -64,7 +64,7 @@ var capNames = [...]string{
 // allow-list, which stops a created node from being opened. minispawn
 // installs none, so with CAP_MKNOD a container root could mknod the
 // host's disk in any directory without nodev and read or write it
-// (TestMknodBlockDevice shows exactly that). Add it back with
+// (TestMknodBlockDevice makes such a node). Add it back with
 // Capabilities when a device policy is in place.
 var defaultCaps = []int{
 	unix.CAP_AUDIT_WRITE,

@@ -53,7 +53,7 @@ func TestParseCapabilityUnknown(t *testing.T) {
 	}
 }
 
-func TestDefaultCapabilities(t *testing.T) {
+func TestDefaultCapabilitySet(t *testing.T) {
 	want := []string{"CAP_AUDIT_WRITE", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
 		"CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT"}
 	if got := DefaultCapabilities(); !reflect.DeepEqual(got, want) {
