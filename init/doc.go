@@ -5,6 +5,10 @@
 //
 //   - init/pid1: the PID 1 duties (reaping, signal forwarding, draining,
 //     exit codes), usable as PID 1 of a namespace or as a child subreaper.
+//   - init/confine: confinement applied on one locked thread right before
+//     exec (capabilities, uid/gid/groups, no_new_privs, rlimits, umask,
+//     oom_score_adj, a seccomp filter generated in Go), container-wide by
+//     minispawn and per workload by miniinit.
 //   - init/roottest: the one gate for tests that need root, shared by every
 //     package of the module.
 //
