@@ -16,6 +16,9 @@ type Config struct {
 	Init      Init       `toml:"init"`
 	UserNS    UserNS     `toml:"userns"`
 	Workloads []Workload `toml:"workload"`
+	// Mounts are binds and tmpfs mounts into the root, in order, after
+	// the standard ones (see mounts.go).
+	Mounts []Mount `toml:"mount"`
 
 	// File is the name the configuration was read from, for messages.
 	File string `toml:"-"`
@@ -38,6 +41,11 @@ type Rootfs struct {
 	Cache string `toml:"cache"`
 	// ReadOnly mounts the root read-only.
 	ReadOnly bool `toml:"readonly"`
+	// Overlay, with Path, makes the root an overlay of Path: the container
+	// may write anywhere in it, but the writes go to a tmpfs that exists
+	// only in the container's mount namespace. Path is never changed, and
+	// the writes vanish when the container ends.
+	Overlay bool `toml:"overlay"`
 }
 
 // Limits are the container's cgroup limits. Zero means no limit.

@@ -31,6 +31,10 @@
 //	# cache = "/var/cache/minispawn/web"
 //	# Mount the root read-only. Default false.
 //	readonly = true
+//	# Or, with path only: let the container write anywhere in the root,
+//	# but onto a tmpfs of its own mount namespace; path never changes,
+//	# and the writes vanish at exit. Not with readonly. Default false.
+//	# overlay = true
 //
 //	# cgroup limits. 0, or no key, means no limit.
 //	[limits]
@@ -61,6 +65,30 @@
 //	# How many uids and gids are mapped, from 0 inside; 1 to 1073741824.
 //	# Default 65536.
 //	size = 65536
+//
+//	# Binds and tmpfs mounts into the root, in order, after /proc, /sys
+//	# and /dev. Targets are absolute, resolved inside the root (a symlink
+//	# there cannot lead out), and not /, /dev, or in /proc or /sys.
+//	[[mount]]
+//	# "bind" (a host path) or "tmpfs" (a new, empty filesystem).
+//	type = "bind"
+//	# Binds only: the absolute host path.
+//	source = "/srv/data/web"
+//	target = "/data"
+//	# mount(8) flag names, one per item. Every mount starts nosuid,nodev
+//	# ("suid", "dev" lift that). Binds are not recursive unless "rbind"
+//	# (not with "ro"); propagation: private, slave, unbindable (r-forms).
+//	options = ["ro", "noexec"]
+//
+//	[[mount]]
+//	type = "tmpfs"
+//	target = "/tmp"
+//	# tmpfs only: a size cap like limits.memory (default: half of RAM;
+//	# counted against limits.memory) and the octal mode of its root
+//	# (default "1777"). Options may add nr_inodes=, uid=, gid=, huge=.
+//	size = "64M"
+//	mode = "1777"
+//	options = ["noexec"]
 //
 //	# One [[workload]] table per command to run; at least one.
 //	[[workload]]
@@ -93,9 +121,10 @@
 // process's exit ends the container would be worse than asking.
 //
 // Paths (rootfs.path, rootfs.build, rootfs.cache, workload cwd,
-// init.report) must be absolute and clean ("/a/b", not "a/b", "/a/./b" or
-// "/a/b/"): the container is set up far from the directory the file was
-// written in, and a path must mean one thing.
+// init.report, mount source and target) must be absolute and clean
+// ("/a/b", not "a/b", "/a/./b" or "/a/b/"): the container is set up far
+// from the directory the file was written in, and a path must mean one
+// thing.
 //
 // The user namespace: with userns.enabled, uid and gid 0 to size-1 inside
 // are base to base+size-1 on the host. base and size without enabled =

@@ -15,10 +15,12 @@ var checks = []func(*reporter, *Config){
 	checkName,
 	checkHostname,
 	checkRootfs,
+	checkOverlay, // mounts.go
 	checkLimits,
 	checkInit,
 	checkUserNS, // userns.go
 	checkWorkloads,
+	checkMounts, // mounts.go
 }
 
 // Limits on names. Container names become cgroup directory names, and by
