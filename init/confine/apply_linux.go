@@ -87,8 +87,9 @@ func Apply(s Spec) error {
 	if err != nil {
 		return err
 	}
-	keep := s.keep() & upTo(lastCap())
-	if err := dropBounding(keep, lastCap()); err != nil {
+	last := lastCap()
+	keep := s.keep() & upTo(last)
+	if err := dropBounding(keep, last); err != nil {
 		return err
 	}
 

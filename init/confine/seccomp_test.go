@@ -51,9 +51,9 @@ func TestDefaultProfileMatchesDefinition(t *testing.T) {
 			}
 			t.Logf("%d instructions", len(prog))
 			// Every number the table has, one past it, and some
-			// arguments for each: clone's flags are the only
-			// condition, so this covers both of its branches.
-			argSets := [][6]uint64{{}, {sigchld}, {unix.CLONE_NEWUSER}, {unix.CLONE_NEWNET | sigchld}, {1 << 40}}
+			// arguments for each: clone's and unshare's flags are
+			// the only conditions, so this covers both branches.
+			argSets := [][6]uint64{{}, {sigchld}, {unix.CLONE_NEWUSER}, {unix.CLONE_NEWNET | sigchld}, {unix.CLONE_NEWTIME}, {unix.CLONE_FILES}, {1 << 40}}
 			for nr := uint32(0); nr <= a.maxNr+2; nr++ {
 				for _, args := range argSets {
 					d := seccompData{nr: nr, arch: a.auditArch, args: args}
@@ -87,7 +87,9 @@ func TestDefaultProfileVerdicts(t *testing.T) {
 		{"kexec_load", seccompData{nr: x("kexec_load")}, retEPERM},
 		{"ptrace", seccompData{nr: x("ptrace")}, retEPERM},
 		{"bpf", seccompData{nr: x("bpf")}, retEPERM},
-		{"unshare", seccompData{nr: x("unshare")}, retEPERM},
+		{"unshare of a user namespace", seccompData{nr: x("unshare"), args: [6]uint64{unix.CLONE_NEWUSER}}, retEPERM},
+		{"unshare of a time namespace", seccompData{nr: x("unshare"), args: [6]uint64{unix.CLONE_NEWTIME}}, retEPERM},
+		{"unshare of the fd table", seccompData{nr: x("unshare"), args: [6]uint64{unix.CLONE_FILES | unix.CLONE_FS}}, retAllow},
 		{"setns", seccompData{nr: x("setns")}, retEPERM},
 		{"clone for a thread", seccompData{nr: x("clone"), args: [6]uint64{unix.CLONE_VM | unix.CLONE_THREAD | unix.CLONE_SIGHAND}}, retAllow},
 		{"clone for fork", seccompData{nr: x("clone"), args: [6]uint64{sigchld}}, retAllow},
@@ -177,7 +179,7 @@ func TestProfileString(t *testing.T) {
 		}
 	}
 	if nativeArch() == archX86_64 {
-		want := "default (49 syscalls denied with EPERM, 4 with ENOSYS, 1 by argument; unknown -> ENOSYS, other ABIs -> kill process, rest -> allow)"
+		want := "default (48 syscalls denied with EPERM, 4 with ENOSYS, 2 by argument; unknown -> ENOSYS, other ABIs -> kill process, rest -> allow)"
 		if got := p.Summary(); got != want {
 			t.Errorf("Summary() = %q, want %q", got, want)
 		}
