@@ -41,3 +41,15 @@ bench: deps build
 
 clean:
 	rm -rf $(BIN)
+
+# Test tiers for what this host lacks (contrib/testbed/README.md):
+#   test-vm       cgroup v2: ./cgroup and ./cmd/minispawn root tests in a
+#                 qemu VM running systemd (one boot, CI=1)
+#   test-systemd  systemd as PID 1 under systemd-nspawn: minispawn as a
+#                 Type=notify unit
+.PHONY: test-vm test-systemd
+test-vm: build
+	contrib/testbed/test-vm.sh
+
+test-systemd: build
+	contrib/testbed/test-systemd.sh

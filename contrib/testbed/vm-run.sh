@@ -63,8 +63,10 @@ if [ -z "$shell" ]; then
 	[ -f "$program" ] || tb_die "no such program: $program"
 fi
 [ -z "$share" ] || share=$(cd "$share" && pwd)
-if [ -n "$TB_CWD" ]; then
-	case $TB_CWD/ in "$share"/*) ;; *) [ -z "$share" ] || tb_die "--cwd $TB_CWD is outside --share $share"; share=$TB_CWD ;; esac
+if [ -n "$TB_CWD" ] && [ -z "$share" ]; then
+	share=$TB_CWD
+elif [ -n "$TB_CWD" ]; then
+	case $TB_CWD/ in "$share"/*) ;; *) tb_die "--cwd $TB_CWD is outside --share $share" ;; esac
 fi
 case $cgroup in
 v2 | unified) cgargs="systemd.unified_cgroup_hierarchy=1" ;;
