@@ -48,12 +48,35 @@ type Rootfs struct {
 	Overlay bool `toml:"overlay"`
 }
 
-// Limits are the container's cgroup limits. Zero means no limit.
+// Limits are the container's cgroup limits. Zero means no limit (for the
+// weights, the kernel's default). The rules are in limits.go.
 type Limits struct {
 	// Memory is the memory limit in bytes ("256M", "1G", or an integer).
 	Memory ByteSize `toml:"memory"`
+	// MemoryHigh is the memory use above which the kernel throttles the
+	// container and reclaims from it, without OOM kills. At most Memory.
+	MemoryHigh ByteSize `toml:"memory_high"`
+	// MemorySwap is the swap allowed on top of Memory, which it needs.
+	MemorySwap ByteSize `toml:"memory_swap"`
 	// Pids is the most tasks the container may hold at once.
 	Pids int64 `toml:"pids"`
+	// CPU is CPU time in CPUs ("0.5": half of one CPU's time, per 100ms).
+	CPU CPUs `toml:"cpu"`
+	// CPUMax is CPU time in the kernel's terms, "QUOTA PERIOD" in
+	// microseconds. Not with CPU.
+	CPUMax CPUMax `toml:"cpu_max"`
+	// CPUWeight is the share of CPU time under contention, 1 to 10000
+	// (default 100).
+	CPUWeight int64 `toml:"cpu_weight"`
+	// CpusetCpus and CpusetMems confine the container to these CPUs and
+	// memory nodes ("0-3,8").
+	CpusetCpus string `toml:"cpuset_cpus"`
+	CpusetMems string `toml:"cpuset_mems"`
+	// IOWeight is the share of block I/O under contention, 1 to 10000
+	// (default 100).
+	IOWeight int64 `toml:"io_weight"`
+	// IOMax limits I/O per block device.
+	IOMax []IOMax `toml:"io_max"`
 }
 
 // Init holds miniinit's own settings.

@@ -36,13 +36,45 @@
 //	# and the writes vanish at exit. Not with readonly. Default false.
 //	# overlay = true
 //
-//	# cgroup limits. 0, or no key, means no limit.
+//	# cgroup limits. 0, or no key, means no limit (for the weights: the
+//	# kernel's default, 100). cgroup v2 is used where the host offers the
+//	# controllers, v1 otherwise; `minispawn check` prints every file
+//	# written.
 //	[limits]
 //	# Bytes: an integer, or a string with a suffix K, M, G or T (powers
-//	# of 1024, upper case): "256M" is 268435456.
+//	# of 1024, upper case): "256M" is 268435456. Past it the kernel's OOM
+//	# killer ends a process; minispawn reports it (exit 137 when it was
+//	# the main workload).
 //	memory = "256M"
+//	# Above this the kernel throttles and reclaims, without killing. At
+//	# most memory. (cgroup v1 has no such limit: there it is
+//	# memory.soft_limit_in_bytes, which acts only when the whole host is
+//	# short of memory.)
+//	memory_high = "192M"
+//	# Swap allowed on top of memory; needs memory.
+//	memory_swap = "64M"
 //	# The most tasks (processes and threads) the container may hold.
 //	pids = 64
+//	# CPU time, as a number of CPUs (a string, up to 3 decimals, at least
+//	# "0.01"): "0.5" is half of one CPU's time every 100ms.
+//	cpu = "0.5"
+//	# Or the same in the kernel's terms, "QUOTA PERIOD" in microseconds
+//	# (period 1000 to 1000000; quota at least 1000). Not with cpu.
+//	# cpu_max = "50000 100000"
+//	# Share of CPU time against other cgroups when the CPUs are busy,
+//	# 1 to 10000 (cgroup v1: cpu.shares = cpu_weight * 1024 / 100).
+//	cpu_weight = 200
+//	# Run only on these CPUs and allocate only from these memory nodes
+//	# (the kernel's list format; the host must have them).
+//	cpuset_cpus = "0-1"
+//	cpuset_mems = "0"
+//	# Share of block I/O, 1 to 10000 (cgroup v1: blkio.bfq.weight, 1 to
+//	# 1000; only devices scheduled by BFQ honour it).
+//	io_weight = 100
+//	# Bandwidth and IOPS limits per whole disk (not a partition), by its
+//	# device number (`cat /sys/block/vda/dev`): rbps, wbps in bytes per
+//	# second (sizes as for memory), riops, wiops in operations per second.
+//	io_max = ["254:0 rbps=10M wbps=5M", "8:0 wiops=200"]
 //
 //	# miniinit's own settings.
 //	[init]

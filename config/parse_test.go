@@ -26,8 +26,12 @@ func TestParseGood(t *testing.T) {
 		"full.toml": {
 			Name: "web-1", Hostname: "web",
 			Rootfs: Rootfs{Path: "/srv/roots/web", ReadOnly: true},
-			Limits: Limits{Memory: 256 << 20, Pids: 64},
-			Init:   Init{Grace: Duration{90 * time.Second}, Report: "/run/report.json"},
+			Limits: Limits{
+				Memory: 256 << 20, MemoryHigh: 192 << 20, MemorySwap: 64 << 20, Pids: 64,
+				CPU: CPUs{1500}, CPUWeight: 200, CpusetCpus: "0-1", CpusetMems: "0", IOWeight: 300,
+				IOMax: []IOMax{{Major: 254, RBps: 10 << 20, WBps: 5 << 20}, {Major: 8, Minor: 16, RIOps: 100, WIOps: 50}},
+			},
+			Init: Init{Grace: Duration{90 * time.Second}, Report: "/run/report.json"},
 			Workloads: []Workload{
 				{
 					Name: "web", Command: "/usr/bin/web",
@@ -58,6 +62,13 @@ func TestParseGood(t *testing.T) {
 				{Name: "b", Command: "/bin/b", Env: map[string]string{"PATH": "/usr/bin:/bin"}, Cwd: "/", Main: true},
 				{Name: "c", Command: "/bin/c", Env: map[string]string{"X": "1", "Y": "multi\nline"}, Cwd: "/"},
 			},
+		},
+		"limits.toml": {
+			Name: "batch", Hostname: "batch",
+			Rootfs:    Rootfs{Path: "/srv/batch"},
+			Limits:    Limits{Memory: 1 << 30, CPUMax: CPUMax{Quota: 20000, Period: 50000}, IOMax: []IOMax{}},
+			Init:      Init{Grace: Duration{DefaultGrace}},
+			Workloads: []Workload{{Name: "job", Command: "/bin/job", Cwd: "/", Main: true}},
 		},
 		"userns.toml": {
 			Name: "isolated", Hostname: "isolated",

@@ -150,16 +150,6 @@ func checkAbs(r *reporter, p path, what, s, hint string) {
 	}
 }
 
-func checkLimits(r *reporter, c *Config) {
-	p := root.key("limits")
-	if c.Limits.Memory < 0 {
-		r.errorf(p.key("memory"), "limits: memory must not be negative (0 or no key means no limit)")
-	}
-	if c.Limits.Pids < 0 {
-		r.errorf(p.key("pids"), "limits: pids must not be negative (0 or no key means no limit)")
-	}
-}
-
 func checkInit(r *reporter, c *Config) {
 	p := root.key("init")
 	if r.defined(p.key("grace")) && c.Init.Grace.Duration <= 0 {

@@ -35,6 +35,9 @@ name = "w"
 command = "/bin/w"
 `
 
+// limitsDoc is a valid document whose [limits] table, at line 6, has body.
+func limitsDoc(body string) string { return `name = "n"` + ok + "[limits]\n" + body }
+
 // TestChecks runs each rule on its own, with the exact message and
 // position expected; "" in want means the document is valid.
 func TestChecks(t *testing.T) {
@@ -90,6 +93,34 @@ func TestChecks(t *testing.T) {
 		{"memory negative", `name = "n"` + "\nlimits.memory = -1" + ok, []string{`2:8: limits: memory must not be negative (0 or no key means no limit)`}},
 		{"memory bad", `name = "n"` + "\nlimits.memory = \"1KB\"" + ok, []string{`2:8: limits: memory "1KB" is not a size (write a number of bytes, optionally with a suffix K, M, G or T for powers of 1024, as in "256M" or 1073741824)`}},
 		{"pids negative", `name = "n"` + "\nlimits.pids = -5" + ok, []string{`2:8: limits: pids must not be negative (0 or no key means no limit)`}},
+		{"all limits valid", limitsDoc("memory = \"1G\"\nmemory_high = \"1G\"\nmemory_swap = 0\ncpu = \"0.01\"\ncpu_weight = 10000\n" +
+			"cpuset_cpus = \"0,2-3\"\ncpuset_mems = \"0\"\nio_weight = 1\nio_max = [\"8:0 rbps=1M\", \"8:16 wiops=5\"]\n"), nil},
+		{"cpu_max valid", `name = "n"` + "\nlimits.cpu_max = \"1000 1000\"" + ok, nil},
+		{"memory_high above memory", limitsDoc("memory = \"1M\"\nmemory_high = \"2M\"\n"),
+			[]string{`8:1: limits: memory_high (2097152) is above memory (1048576): it would never act`}},
+		{"memory_swap alone", `name = "n"` + "\nlimits.memory_swap = \"1M\"" + ok,
+			[]string{`2:8: limits: memory_swap needs memory (it is the swap allowed on top of the memory limit)`}},
+		{"memory_swap overflow", `name = "n"` + "\nlimits = { memory = \"8388607T\", memory_swap = \"8388607T\" }" + ok,
+			[]string{`2:33: limits: memory + memory_swap is more than 9223372036854775807 bytes`}},
+		{"memory_high negative", `name = "n"` + "\nlimits.memory_high = -1" + ok, []string{`2:8: limits: memory_high must not be negative (0 or no key means no limit)`}},
+		{"cpu too small", `name = "n"` + "\nlimits.cpu = \"0.005\"" + ok, []string{`2:8: limits: cpu must be at least "0.01" (the kernel's smallest quota, 1000us per 100000us)`}},
+		{"cpu float", `name = "n"` + "\nlimits.cpu = 0.5" + ok, []string{`2:8: limits: cpu must be a number of CPUs as a string, like "0.5", not a float`}},
+		{"cpu integer", `name = "n"` + "\nlimits.cpu = 2" + ok, []string{`2:8: limits: cpu must be a number of CPUs as a string, like "0.5", not an integer`}},
+		{"cpu bad", `name = "n"` + "\nlimits.cpu = \"half\"" + ok, []string{`2:8: limits: cpu "half" is not a number of CPUs (write digits with at most 3 decimals, as in "0.5" or "2")`}},
+		{"cpu and cpu_max", limitsDoc("cpu = \"1\"\ncpu_max = \"1000\"\n"),
+			[]string{`8:1: limits: set cpu or cpu_max, not both (cpu = "0.5" is cpu_max = "50000 100000")`}},
+		{"cpu_max ranges", `name = "n"` + "\nlimits.cpu_max = \"999 1000001\"" + ok,
+			[]string{`2:8: limits: cpu_max quota 999 is below the kernel's minimum of 1000 microseconds`, `2:8: limits: cpu_max period 1000001 is out of range: 1000 to 1000000 microseconds`}},
+		{"cpu_max bad", `name = "n"` + "\nlimits.cpu_max = \"max 100000\"" + ok,
+			[]string{`2:8: limits: cpu_max "max 100000" is not "QUOTA PERIOD" (two whole numbers of microseconds, as in "50000 100000")`}},
+		{"weights out of range", `name = "n"` + "\nlimits = { cpu_weight = 10001, io_weight = -1 }" + ok,
+			[]string{`2:12: limits: cpu_weight 10001 is out of range: 1 to 10000 (0 or no key means the default, 100)`, `2:32: limits: io_weight -1 is out of range: 1 to 10000 (0 or no key means the default, 100)`}},
+		{"cpuset lists", limitsDoc("cpuset_cpus = \"3-1\"\ncpuset_mems = \"\"\n"),
+			[]string{`7:1: limits: cpuset_cpus "3-1" has "3-1", not a range N-M with N <= M (write numbers and ranges, as in "0-3,8")`, `8:1: limits: cpuset_mems must not be empty (omit it for all memory nodes)`}},
+		{"io_max duplicate", `name = "n"` + "\nlimits.io_max = [\"8:0 rbps=1\", \"8:0 wbps=1\"]" + ok,
+			[]string{`2:32: limits: io_max #2: device 8:0 is already limited by io_max #1`}},
+		{"io_max bad", `name = "n"` + "\nlimits.io_max = [\"sda rbps=1M\"]" + ok,
+			[]string{`2:18: limits: io_max #1 "sda rbps=1M" has no device number: "sda" is not MAJ:MIN (write "MAJ:MIN" then one or more of rbps=, wbps= (bytes per second, like "1M"), riops=, wiops= (operations per second), as in "8:0 rbps=1M wiops=100")`}},
 
 		// init
 		{"grace valid", `name = "n"` + "\ninit.grace = \"100ms\"" + ok, nil},
