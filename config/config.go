@@ -13,6 +13,7 @@ type Config struct {
 
 	Rootfs    Rootfs     `toml:"rootfs"`
 	Limits    Limits     `toml:"limits"`
+	Security  Security   `toml:"security"`
 	Init      Init       `toml:"init"`
 	UserNS    UserNS     `toml:"userns"`
 	Workloads []Workload `toml:"workload"`

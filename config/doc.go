@@ -86,6 +86,26 @@
 //	# for stderr. Default: no report.
 //	report = "-"
 //
+//	# The confinement the whole container runs under (miniinit and every
+//	# workload inherit it). Every default is the safe choice.
+//	[security]
+//	# The capability bounding set to keep. Default: the usual container
+//	# set (AUDIT_WRITE CHOWN DAC_OVERRIDE FOWNER FSETID KILL
+//	# NET_BIND_SERVICE NET_RAW SETFCAP SETGID SETPCAP SETUID SYS_CHROOT).
+//	# ["ALL"] keeps all; [] none.
+//	capabilities = ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+//	# "default": dangerous system calls (mount, kexec, module loading,
+//	# ptrace, bpf, namespace creation...) answer EPERM, unknown ones
+//	# ENOSYS. "off": no filter. Default "default".
+//	seccomp = "default"
+//	# true turns no_new_privs off so setuid binaries work. Default false.
+//	allow_privilege_escalation = false
+//	# Resource limits, as prlimit(1) names them: "N", "SOFT:HARD" or
+//	# "unlimited".
+//	rlimits = { nofile = "1024:4096", core = "0" }
+//	# -1000..1000; 0 (the default) leaves the inherited value.
+//	oom_score_adj = 100
+//
 //	# A user namespace of its own: root inside is an unprivileged uid and
 //	# gid on the host. Default: off.
 //	[userns]

@@ -18,6 +18,7 @@ var checks = []func(*reporter, *Config){
 	checkOverlay, // mounts.go
 	checkLimits,
 	checkInit,
+	checkSecurity, // security.go
 	checkUserNS, // userns.go
 	checkWorkloads,
 	checkMounts, // mounts.go

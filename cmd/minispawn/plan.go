@@ -6,6 +6,7 @@ import (
 
 	"github.com/minispawn/minispawn/cgroup"
 	"github.com/minispawn/minispawn/config"
+	"github.com/minispawn/minispawn/init/confine"
 	"github.com/minispawn/minispawn/mounts"
 )
 
@@ -39,6 +40,9 @@ type Plan struct {
 	// TTY gives the container a pseudo-terminal of its own as stdio and
 	// controlling terminal.
 	TTY bool
+	// Confine is applied last, right before miniinit is executed, so
+	// miniinit and every workload inherit it.
+	Confine confine.Spec
 	// UserNS, when set, is the container's user namespace ("user" is then
 	// among Namespaces): see userns.go.
 	UserNS *IDMapping
@@ -83,6 +87,7 @@ func newPlan(c *config.Config, layout *cgroup.Layout, initPath string) *Plan {
 		Workloads:  c.Workloads,
 	}
 	p.Root.ReadOnly = c.Rootfs.ReadOnly
+	p.Confine = c.Security.Spec()
 	if p.UserNS = newIDMapping(c.UserNS, c.Name); p.UserNS != nil {
 		p.Namespaces = append(p.Namespaces, "user")
 	}
@@ -148,7 +153,11 @@ func (p *Plan) String() string {
 	if p.TTY {
 		w("8a. stdio: a new pty (controlling terminal of the container's session); the caller's terminal goes raw until exit")
 	}
-	w("9. exec miniinit (sealed copy of %s) %s", p.Init, strings.Join(p.InitArgs, " "))
+	w("9. confine (every process of the container inherits this):")
+	for _, line := range strings.Split(strings.TrimRight(p.Confine.String(), "\n"), "\n") {
+		w("     %s", line)
+	}
+	w("10. exec miniinit (sealed copy of %s) %s", p.Init, strings.Join(p.InitArgs, " "))
 	w("workloads:")
 	for _, wl := range p.Workloads {
 		role := ""

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/minispawn/minispawn/init/confine"
 	"github.com/minispawn/minispawn/mounts"
 )
 
@@ -50,7 +51,12 @@ func stage2Main() {
 //     path leads back to the host's tree.
 //  8. Remount the root read-only if asked (after pivot_root, which needs
 //     the mounts made in steps 3–4).
-//  9. Exec the sealed miniinit; only the configuration fd survives exec.
+//  9. Confine: rlimits, capabilities, no_new_privs and seccomp, on this
+//     thread, last, because each step before needed the privileges this
+//     one takes away (mounting, above all) and execve keeps exactly the
+//     calling thread's credentials and filter.
+//
+// 10. Exec the sealed miniinit; only the configuration fd survives exec.
 func stage2() error {
 	// 0. The plan.
 	var plan Plan
@@ -118,7 +124,13 @@ func stage2() error {
 		}
 	}
 
-	// 9. Exec miniinit. Descriptors from 4 up are close-on-exec from
+	// 9. Confine. Nothing but exec comes after it: the seccomp filter
+	// denies mount and friends from here on.
+	if err := confine.Apply(plan.Confine); err != nil {
+		return fmt.Errorf("confine: %w", err)
+	}
+
+	// 10. Exec miniinit. Descriptors from 4 up are close-on-exec from
 	// here: that includes any the caller of minispawn left open, which
 	// must not reach the container. The error pipe closes with them,
 	// and its EOF tells the parent that exec succeeded.
