@@ -326,3 +326,39 @@ func TestUserNSExitCodes(t *testing.T) {
 		})
 	}
 }
+
+// TestUserNSSigkillOfMinispawn: the container still dies with minispawn
+// when its first process changed credentials inside the user namespace
+// (a credential change clears the parent-death signal unless it is set
+// again after, as the clone does).
+func TestUserNSSigkillOfMinispawn(t *testing.T) {
+	roottest.Require(t)
+	name := containerName(t)
+	marker := fmt.Sprintf("%d.%d", 5000+os.Getpid()%1000, time.Now().UnixNano()%1000)
+	s := startMinispawn(t, shellConfig(t, name, "echo ready; exec sleep "+marker, usernsTable))
+	pids := findProcs(marker)
+	if len(pids) != 1 {
+		t.Fatalf("workload not found running: %v", pids)
+	}
+	if uids := hostUIDs(t, pids[0]); uids[0] != strconv.FormatUint(uint64(expectedBase(name)), 10) {
+		t.Errorf("workload runs as host uid %s, want %d", uids[0], expectedBase(name))
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	s.wait(t, 10*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(findProcs(marker)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("container processes outlived minispawn: %v", findProcs(marker))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A killed minispawn cannot remove its cgroup; the next run of the
+	// same name does, and then nothing is left.
+	before := snapshotHost(t)
+	if res := runMinispawn(t, 60*time.Second, "-c", shellConfig(t, name, "exit 0", usernsTable)); res.code != 0 {
+		t.Fatalf("next run: exit %d\n%s", res.code, res.stderr)
+	}
+	checkNothingLeft(t, before, name, marker)
+}
