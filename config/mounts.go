@@ -95,8 +95,9 @@ func isDigits(s string) bool { return s != "" && strings.TrimLeft(s, "0123456789
 const mountDefaults = "nosuid,nodev"
 
 // checkOverlay: rootfs.overlay needs path, the overlay's lower layer (a
-// built root is ephemeral already), and excludes readonly: an overlay
-// takes writes and drops them at exit, a read-only root refuses them.
+// built root is ephemeral already), and excludes readonly (an overlay
+// takes writes and drops them at exit, a read-only root refuses them) and,
+// for now, userns.
 func checkOverlay(r *reporter, c *Config) {
 	p := root.key("rootfs").key("overlay")
 	if !c.Rootfs.Overlay {
@@ -107,6 +108,9 @@ func checkOverlay(r *reporter, c *Config) {
 	}
 	if c.Rootfs.ReadOnly {
 		r.errorf(p, "rootfs: set overlay or readonly, not both (overlay drops the container's writes at exit, readonly refuses them)")
+	}
+	if c.UserNS.Enabled {
+		r.errorf(p, "rootfs: overlay does not work with userns yet (the idmapped root and the overlay's tmpfs would share the staging directory)")
 	}
 }
 
