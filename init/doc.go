@@ -9,6 +9,11 @@
 //     exec (capabilities, uid/gid/groups, no_new_privs, rlimits, umask,
 //     oom_score_adj, a seccomp filter generated in Go), container-wide by
 //     minispawn and per workload by miniinit.
+//   - init/supervise: the workloads' state machine (start order,
+//     readiness, health, restarts with backoff, giving up, shutdown order
+//     and budget, the exit code), pure: events in, decisions out, on an
+//     injected clock, so that the PID 1 event loop stays the only owner of
+//     processes and waits.
 //   - init/roottest: the one gate for tests that need root, shared by every
 //     package of the module.
 //

@@ -1,0 +1,141 @@
+package supervise
+
+import (
+	"syscall"
+	"time"
+)
+
+// Shutdown reasons, as OpShutdown and the report give them.
+const (
+	reasonSignal      = "signal"           // SIGTERM or SIGINT to miniinit
+	reasonMainEnded   = "main-ended"       // the main workload ended for good
+	reasonEssential   = "essential-failed" // an essential workload failed for good
+	reasonNothingLeft = "nothing-left"     // no main, and every workload completed or failed
+)
+
+// ExitEssentialFallback is the container's exit code when an essential
+// workload fails for good without a failing code of its own (it never
+// started because a requirement failed, or it exited 0 after being
+// stopped as unhealthy).
+const ExitEssentialFallback = 1
+
+// shutdown is the state of a shutdown in progress.
+type shutdown struct {
+	reason   string
+	signal   syscall.Signal // reasonSignal: which
+	cause    *unit          // reasonMainEnded, reasonEssential: which
+	began    time.Time
+	deadline time.Time // the stop budget's end
+	drained  bool      // OpDrain decided: every workload has ended
+	code     int       // as decided with OpDrain
+}
+
+// checkTriggers begins the shutdown when the run is over: the main
+// workload ended for good, an essential one failed, or, with no main,
+// every workload completed or failed. It reports whether it began one.
+func (m *Machine) checkTriggers(now time.Time) bool {
+	if m.shut != nil || !m.booted {
+		return false
+	}
+	if m.main != nil && m.main.state.final() {
+		m.beginShutdown(now, reasonMainEnded, 0, m.main)
+		return true
+	}
+	for _, u := range m.units {
+		if u.spec.Essential && u.state == Failed {
+			m.beginShutdown(now, reasonEssential, 0, u)
+			return true
+		}
+	}
+	if m.main == nil && len(m.units) > 0 {
+		for _, u := range m.units {
+			if u.state != Completed && u.state != Failed {
+				return false
+			}
+		}
+		m.beginShutdown(now, reasonNothingLeft, 0, nil)
+		return true
+	}
+	return false
+}
+
+// beginShutdown makes every workload unwanted; reconcile then stops them
+// in reverse dependency order, each stop's kill no later than the budget's
+// end, at which the machine's own timer SIGKILLs whatever remains.
+func (m *Machine) beginShutdown(now time.Time, reason string, sig syscall.Signal, cause *unit) {
+	m.shut = &shutdown{reason: reason, signal: sig, cause: cause, began: now, deadline: now.Add(m.budget)}
+	for _, u := range m.units {
+		u.want = false
+	}
+	m.emit(Decision{Op: OpShutdown, Reason: reason, Code: m.exitCode()})
+}
+
+// killAll SIGKILLs every workload with a process and ends the shutdown at
+// once: the caller's drain, with a deadline of now, SIGKILLs the rest.
+func (m *Machine) killAll(why string, now time.Time) {
+	for _, u := range m.units {
+		if u.state.hasProcess() {
+			m.kill(u, why)
+		}
+	}
+	if !m.shut.drained {
+		m.drain(now)
+	}
+}
+
+func (m *Machine) drain(until time.Time) {
+	m.shut.drained = true
+	m.shut.code = m.exitCode()
+	m.emit(Decision{Op: OpDrain, At: until, Code: m.shut.code})
+}
+
+// exitCode is the container's exit code, as far as it is known:
+//
+//	main-ended, signal   the main workload's last code (one of its
+//	                     SuccessCodes becomes 0); with no main, 0; when the
+//	                     main never ended, 128+signal for a signal
+//	essential-failed     the failed workload's last code, or
+//	                     ExitEssentialFallback when that is 0 or it never ran
+//	nothing-left         0
+func (m *Machine) exitCode() int {
+	s := m.shut
+	switch s.reason {
+	case reasonEssential:
+		if s.cause.ended && s.cause.exit.Code != 0 {
+			return s.cause.exit.Code
+		}
+		return ExitEssentialFallback
+	case reasonNothingLeft:
+		return 0
+	}
+	u := m.main
+	switch {
+	case u == nil:
+		return 0
+	case u.ended && u.success(u.exit):
+		return 0
+	case u.ended:
+		return u.exit.Code
+	case s.reason == reasonSignal:
+		return 128 + int(s.signal)
+	}
+	return ExitEssentialFallback
+}
+
+// prune forgets the units a reload removed, once they have ended.
+func (m *Machine) prune() {
+	keep := m.units[:0]
+	changed := false
+	for _, u := range m.units {
+		if u.removed && !u.state.hasProcess() {
+			delete(m.byName, u.spec.Name)
+			changed = true
+			continue
+		}
+		keep = append(keep, u)
+	}
+	m.units = keep
+	if changed {
+		m.link()
+	}
+}

@@ -1,0 +1,150 @@
+package supervise
+
+import (
+	"strconv"
+	"time"
+)
+
+// Status is a snapshot of one workload, for `miniinit ctl status`, the
+// health answer and the end-of-run report.
+type Status struct {
+	Name      string    `json:"name"`
+	State     State     `json:"state"`
+	Since     time.Time `json:"since"`
+	Main      bool      `json:"main,omitempty"`
+	Essential bool      `json:"essential,omitempty"`
+	Run       int       `json:"run"`           // starts so far
+	Restarts  int       `json:"restarts"`      // starts after the first
+	Pid       int       `json:"pid,omitempty"` // while it has a process
+	// Health is "" without a health check, else "unknown" (not yet
+	// checked), "healthy" or "unhealthy".
+	Health string `json:"health,omitempty"`
+	// Exit is how the last run ended; nil while it has not.
+	Exit       *Exit  `json:"exit,omitempty"`
+	StartError string `json:"start_error,omitempty"`
+	// Reason says why the workload is in its state, when it is not
+	// the obvious one: "gave up after 5 failures within 1m0s", "stopped
+	// by request", "unhealthy: 3 failed checks (exit 1)".
+	Reason string `json:"reason,omitempty"`
+	// Text is the last STATUS= the workload sent.
+	Text string `json:"status_text,omitempty"`
+	// Killed: its last stop ended in SIGKILL.
+	Killed bool `json:"sigkilled,omitempty"`
+	// Probe is the detail of the last probe result.
+	Probe string `json:"probe,omitempty"`
+}
+
+// MarshalJSON-friendly field names for Exit.
+func (e Exit) String() string { return describeExit(e) }
+
+// Status returns every workload's status, in the order of the specs.
+func (m *Machine) Status() []Status {
+	out := make([]Status, 0, len(m.units))
+	for _, u := range m.units {
+		st := Status{
+			Name: u.spec.Name, State: u.state, Since: u.since,
+			Main: u.spec.Main, Essential: u.spec.Essential,
+			Run: u.run, Restarts: max(u.run-1, 0), Pid: u.pid,
+			StartError: u.startErr, Reason: u.reason, Text: u.text,
+			Killed: u.killed, Probe: u.probeDetail,
+		}
+		if u.spec.Health.Interval > 0 {
+			switch {
+			case !u.healthKnown:
+				st.Health = "unknown"
+			case u.healthy:
+				st.Health = "healthy"
+			default:
+				st.Health = "unhealthy"
+			}
+		}
+		if u.ended {
+			e := u.exit
+			st.Exit = &e
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// Healthy answers `miniinit health`: true only when the main workload and
+// every essential one are ready (a oneshot: completed) and, where they have
+// a health check, passed the last one. Otherwise it also returns a line for
+// each that is not, and false. With neither main nor essential workloads
+// it is true while the container is not shutting down.
+func (m *Machine) Healthy() (bool, []string) {
+	var bad []string
+	if m.shut != nil {
+		bad = append(bad, "shutting down ("+m.shut.reason+")")
+	}
+	for _, u := range m.units {
+		if !u.spec.Main && !u.spec.Essential {
+			continue
+		}
+		if !u.meets(CondHealthy) {
+			line := u.spec.Name + ": " + u.state.String()
+			if u.state == Running || u.state == Ready {
+				line += ", unhealthy"
+				if !u.healthKnown {
+					line += " (not yet checked)"
+				}
+			}
+			bad = append(bad, line)
+		}
+	}
+	return len(bad) == 0, bad
+}
+
+// Summary describes the shutdown, for the report.
+type Summary struct {
+	// Reason: "signal", "main-ended", "essential-failed" or
+	// "nothing-left".
+	Reason string `json:"reason"`
+	// Signal names the signal for reason "signal".
+	Signal string `json:"signal,omitempty"`
+	// Workload names the workload for "main-ended" and
+	// "essential-failed".
+	Workload string    `json:"workload,omitempty"`
+	Began    time.Time `json:"began"`
+	// Deadline is the end of the stop budget.
+	Deadline time.Time `json:"deadline"`
+	// Code is the container's exit code (final once Drained).
+	Code    int  `json:"exit_code"`
+	Drained bool `json:"drained"`
+}
+
+// Shutdown returns the shutdown's summary, and false before one began.
+func (m *Machine) Shutdown() (Summary, bool) {
+	s := m.shut
+	if s == nil {
+		return Summary{}, false
+	}
+	sum := Summary{Reason: s.reason, Began: s.began, Deadline: s.deadline, Drained: s.drained, Code: s.code}
+	if !s.drained {
+		sum.Code = m.exitCode()
+	}
+	if s.signal != 0 {
+		sum.Signal = SignalName(s.signal)
+	}
+	if s.cause != nil {
+		sum.Workload = s.cause.spec.Name
+	}
+	return sum, true
+}
+
+// Has reports whether a workload is named name, for control requests.
+func (m *Machine) Has(name string) bool { return m.byName[name] != nil }
+
+// ShuttingDown reports whether the shutdown has begun.
+func (m *Machine) ShuttingDown() bool { return m.shut != nil }
+
+// describeExit renders an exit for reasons and logs: "exited with code 3",
+// "killed by SIGTERM".
+func describeExit(e Exit) string {
+	if e.Signal != 0 {
+		return "killed by " + SignalName(e.Signal)
+	}
+	return "exited with code " + itoa(e.Code)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
