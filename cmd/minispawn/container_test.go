@@ -73,7 +73,7 @@ func snapshotHost(t *testing.T) hostState {
 // this host's v1 hierarchies (and a v2 one, for other hosts).
 func cgroupDirs(name string) []string {
 	var dirs []string
-	for _, c := range []string{"memory", "pids", "unified", ""} {
+	for _, c := range []string{"memory", "pids", "cpu", "cpuset", "blkio", "unified", ""} {
 		dirs = append(dirs, filepath.Join("/sys/fs/cgroup", c, "minispawn", name))
 	}
 	return dirs

@@ -83,7 +83,7 @@ func newPlan(c *config.Config, layout *cgroup.Layout, initPath string) *Plan {
 		Mounts:     mounts.DefaultMounts(),
 		Init:       initPath,
 		InitArgs:   []string{"--config-fd", fmt.Sprint(configFD), "--config-name", c.File},
-		Resources:  cgroup.Resources{MemoryMax: int64(c.Limits.Memory), PidsMax: c.Limits.Pids},
+		Resources:  resourcesOf(c.Limits), // limits.go
 		Workloads:  c.Workloads,
 	}
 	p.Root.ReadOnly = c.Rootfs.ReadOnly

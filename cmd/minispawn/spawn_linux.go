@@ -251,6 +251,19 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	if rootTree != nil {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, rootTree)
 	}
+	// On cgroup v2 the child is born inside the container's cgroup
+	// (clone3 with CLONE_INTO_CGROUP, Linux 5.7+): not one instruction of
+	// it runs outside the limits. v1 has no single cgroup to clone into;
+	// there step 6 moves the child in before it may go on.
+	bornInside := layout.Version == cgroup.V2
+	if bornInside {
+		cgFD, err := cg.FD()
+		if err != nil {
+			return 0, err
+		}
+		defer unix.Close(cgFD)
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, cgFD
+	}
 	err = cmd.Start()
 	syncR.Close()
 	errW.Close()
@@ -273,9 +286,11 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 		return 0, err
 	}
 
-	// 6. Into the cgroup, then the plan.
-	if err := cg.Add(pid); err != nil {
-		return abort(fmt.Errorf("move the container into its cgroup: %w", err))
+	// 6. Into the cgroup (v1; on v2 it was born there), then the plan.
+	if !bornInside {
+		if err := cg.Add(pid); err != nil {
+			return abort(fmt.Errorf("move the container into its cgroup: %w", err))
+		}
 	}
 	if err := json.NewEncoder(syncW).Encode(plan); err != nil {
 		return abort(fmt.Errorf("send the plan to the container: %w", err))
@@ -330,9 +345,11 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 				log.Warn("forward signal", "signal", s, "err", err)
 			}
 		case ws := <-waited:
-			if n, err := cg.OOMKills(); err == nil && n > 0 {
-				log.Error("the container hit its memory limit: the kernel's OOM killer ended a process",
-					"limit", plan.Resources.MemoryMax, "oom_kills", n)
+			// Read before the deferred Remove discards the counter.
+			if n, err := cg.OOMKills(); err != nil {
+				log.Debug("read the OOM kill count", "err", err)
+			} else if n > 0 {
+				log.Error(oomMessage(plan.Resources, layout.Version, n))
 			}
 			code := statusCode(ws)
 			log.Debug("container exited", "status", describeStatus(ws), "code", code)
