@@ -98,9 +98,9 @@ func (m *IDMapping) planLines(root RootPlan) (ns, rootLine string) {
 	if root.Dir == "" && !root.Cache {
 		rootLine = fmt.Sprintf("4a. the tmpfs root is made inside the user namespace: its files belong to root inside (uid %d outside)", m.Base)
 	} else {
-		rootLine = fmt.Sprintf("4a. root idmapped (open_tree, mount_setattr MOUNT_ATTR_IDMAP) and moved onto %s: "+
-			"its files owned by host id N show as N inside; mounts below it come along unmapped "+
-			"(host ids outside the range show as %d)", stagingDir, overflowID)
+		rootLine = fmt.Sprintf("4a. instead of a bind, the root is an idmapped copy of its mount tree "+
+			"(open_tree, mount_setattr MOUNT_ATTR_IDMAP) moved onto %s: its files owned by host id N show as N inside; "+
+			"mounts below it come along unmapped, their host-owned files show as %d (nobody) inside", stagingDir, overflowID)
 	}
 	return ns, rootLine
 }

@@ -91,8 +91,8 @@ func TestPlanWithUserNS(t *testing.T) {
 		want   string
 	}{
 		{config.Rootfs{Build: []string{"/bin/sh"}}, "4a. the tmpfs root is made inside the user namespace"},
-		{config.Rootfs{Build: []string{"/bin/sh"}, Cache: "/var/cache/x"}, "4a. root idmapped"},
-		{config.Rootfs{Path: "/srv/root"}, "4a. root idmapped (open_tree, mount_setattr MOUNT_ATTR_IDMAP) and moved onto /run/minispawn"},
+		{config.Rootfs{Build: []string{"/bin/sh"}, Cache: "/var/cache/x"}, "4a. instead of a bind, the root is an idmapped copy"},
+		{config.Rootfs{Path: "/srv/root"}, "4a. instead of a bind, the root is an idmapped copy of its mount tree (open_tree, mount_setattr MOUNT_ATTR_IDMAP) moved onto /run/minispawn"},
 	} {
 		c := &config.Config{Name: "web", Hostname: "web", File: "web.toml", Rootfs: tc.rootfs,
 			UserNS: config.UserNS{Enabled: true, Size: 65536}}
