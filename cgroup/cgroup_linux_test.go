@@ -662,6 +662,13 @@ func isolatedLayout(t *testing.T, l *Layout) *Layout {
 		mounts[c] = filepath.Join(h, base)
 	}
 	for _, h := range l.hierarchies() {
+		if l.Version == V2 {
+			// The new root gets the controllers only if the real one
+			// delegates them, as every Create makes it do.
+			if err := writeFile(filepath.Join(h, "cgroup.subtree_control"), subtreeControl(l.controllersAt(h))); err != nil {
+				t.Fatal(err)
+			}
+		}
 		dir := filepath.Join(h, base)
 		if err := mkdir(dir); err != nil {
 			t.Fatal(err)

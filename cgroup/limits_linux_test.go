@@ -198,18 +198,21 @@ func TestCpusetPins(t *testing.T) {
 
 // On v1 a new cpuset is empty and takes no task. The shared parent gets
 // the root's CPUs when it has none, but keeps what an administrator gave
-// it; the leaf gets the parent's.
-func TestV1CpusetInherit(t *testing.T) {
+// it; the leaf gets the parent's. (On v2 an empty cpuset means "all of the
+// parent's", which the second half checks there.)
+func TestCpusetInherit(t *testing.T) {
 	host := hostLayout(t)
-	if _, ok := host.Mounts["cpuset"]; host.Version != V1 || !ok {
-		t.Fatalf("this test is for a v1 cpuset hierarchy, the host has %s", host)
+	if _, ok := host.Mounts["cpuset"]; !ok {
+		t.Fatalf("no cpuset controller on this host (%s)", host)
 	}
 	l := isolatedLayout(t, host)
 	mount := l.Mounts["cpuset"]
-	// Fresh parent: it inherits all of the (isolated) root's CPUs.
 	a := create(t, l, testName(), Resources{})
-	if got, want := readTrim(t, filepath.Join(mount, Parent, "cpuset.cpus")), readTrim(t, filepath.Join(mount, "cpuset.cpus")); got != want {
-		t.Errorf("shared parent cpuset.cpus = %q, want the root's %q", got, want)
+	if host.Version == V1 {
+		// Fresh parent: it inherits all of the (isolated) root's CPUs.
+		if got, want := readTrim(t, filepath.Join(mount, Parent, "cpuset.cpus")), readTrim(t, filepath.Join(mount, "cpuset.cpus")); got != want {
+			t.Errorf("shared parent cpuset.cpus = %q, want the root's %q", got, want)
+		}
 	}
 	startGated(t, a, "sleep", "60") // joins: the cpuset is not empty
 
@@ -221,6 +224,12 @@ func TestV1CpusetInherit(t *testing.T) {
 	if err := mkdir(filepath.Join(mount, Parent)); err != nil {
 		t.Fatal(err)
 	}
+	if l.Version == V2 {
+		// The parent of a v2 cpuset must delegate the controller.
+		if err := writeFile(filepath.Join(mount, "cgroup.subtree_control"), "+cpuset"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for file, v := range map[string]string{"cpuset.cpus": narrow, "cpuset.mems": "0"} {
 		if err := writeFile(filepath.Join(mount, Parent, file), v); err != nil {
 			t.Fatal(err)
@@ -228,8 +237,14 @@ func TestV1CpusetInherit(t *testing.T) {
 	}
 	b := create(t, l, testName(), Resources{})
 	dir, _ := b.dirOf("cpuset")
-	if got := readTrim(t, filepath.Join(dir, "cpuset.cpus")); got != narrow {
-		t.Errorf("leaf cpuset.cpus = %q, want the narrowed parent's %q", got, narrow)
+	file := map[Version]string{V1: "cpuset.cpus", V2: "cpuset.cpus.effective"}[l.Version]
+	if got := readTrim(t, filepath.Join(dir, file)); got != narrow {
+		t.Errorf("leaf %s = %q, want the narrowed parent's %q", file, got, narrow)
+	}
+	p := startGated(t, b, "sh", "-c", "read x; grep Cpus_allowed_list /proc/self/status")
+	p.release(t)
+	if got := p.readLine(t, 10*time.Second); got != "Cpus_allowed_list:\t"+narrow {
+		t.Errorf("in the leaf: %q, want CPU %s only", got, narrow)
 	}
 	if got := readTrim(t, filepath.Join(mount, Parent, "cpuset.cpus")); got != narrow {
 		t.Errorf("Create widened the administrator's parent to %q", got)
@@ -259,25 +274,19 @@ func TestCreateRefusesMissingController(t *testing.T) {
 	}
 }
 
-// A file some kernels lack is named as such when a limit needs it: here
-// a layout that puts io on the memory hierarchy, which has no blkio files
-// (as a kernel without BFQ has no blkio.bfq.weight).
-func TestCreateNamesMissingOptionalFile(t *testing.T) {
-	host := hostLayout(t)
-	l := &Layout{Version: host.Version, Mounts: map[string]string{"memory": host.Mounts["memory"], "pids": host.Mounts["pids"], "io": host.Mounts["memory"]}}
-	name := testName()
-	c, err := Create(l, name, Resources{IOWeight: 50})
-	if err == nil {
-		c.Remove()
-		t.Fatal("Create succeeded")
-	}
+// A file some kernels lack is named as such when a limit needs it. The
+// weight files are never in a hierarchy's root cgroup (v1 blkio.bfq.weight
+// and v2 io.weight alike), which stands in for a kernel without them.
+func TestApplyNamesMissingOptionalFile(t *testing.T) {
+	l := hostLayout(t)
 	file := map[Version]string{V1: "blkio.bfq.weight", V2: "io.weight"}[l.Version]
-	if !errors.Is(err, unix.ENOENT) || !strings.Contains(err.Error(), file+": ENOENT (this kernel lacks the file, so it cannot apply IOWeight)") {
-		t.Errorf("error %q: want ENOENT on %s, named as missing", err, file)
+	path := filepath.Join(l.Mounts["memory"], file)
+	if fileExists(path) {
+		t.Fatalf("%s exists: the premise is wrong", path)
 	}
-	for _, dir := range l.Plan(name, Resources{}).Paths {
-		if fileExists(dir) {
-			t.Errorf("%s left behind", dir)
-		}
+	err := apply(Write{Path: path, Value: "50"})
+	want := "write " + path + ": ENOENT (this kernel lacks the file, so it cannot apply IOWeight)"
+	if !errors.Is(err, unix.ENOENT) || err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
 	}
 }
