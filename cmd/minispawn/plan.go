@@ -66,6 +66,9 @@ type RootPlan struct {
 	Cache    bool
 	CacheDir string
 	ReadOnly bool
+	// Overlay makes the root an overlay of Dir whose writes go to a tmpfs
+	// of the container's mount namespace (mounts.OverlayRoot).
+	Overlay bool
 }
 
 // configFD is the descriptor on which miniinit finds the configuration
@@ -88,6 +91,13 @@ func newPlan(c *config.Config, layout *cgroup.Layout, initPath string) *Plan {
 	}
 	p.Root.ReadOnly = c.Rootfs.ReadOnly
 	p.Confine = c.Security.Spec()
+	p.Root.Overlay = c.Rootfs.Overlay
+	// The file's [[mount]] steps follow the standard mounts; the masks of
+	// /proc and /sys go last, so that no mount of the file can cover one.
+	for i := range c.Mounts {
+		p.Mounts = append(p.Mounts, c.Mounts[i].Step())
+	}
+	p.Mounts = append(p.Mounts, mounts.DefaultMasks()...)
 	if p.UserNS = newIDMapping(c.UserNS, c.Name); p.UserNS != nil {
 		p.Namespaces = append(p.Namespaces, "user")
 	}
@@ -130,6 +140,9 @@ func (p *Plan) String() string {
 	switch {
 	case p.Root.Cache:
 		w("4. root: cached in %s (rebuilt when a source changes) from %s and their libraries", p.Root.CacheDir, strings.Join(p.Root.Build, " "))
+	case p.Root.Overlay:
+		w("4. root: overlay of %s, which stays unchanged: writes go to a tmpfs on %s in the container's mount namespace and vanish at exit",
+			p.Root.Dir, stagingDir)
 	case p.Root.Dir != "":
 		w("4. root: %s (bind-mounted onto itself)", p.Root.Dir)
 	default:

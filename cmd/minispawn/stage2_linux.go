@@ -42,8 +42,10 @@ func stage2Main() {
 //  2. Make every mount recursively slave before mounting anything, so no
 //     mount made here propagates back to the host.
 //  3. Make the root a mount point: a configured directory is bind-mounted
-//     onto itself; an ephemeral root is a fresh tmpfs, filled with the
-//     listed host binaries and their libraries.
+//     onto itself, or with rootfs.overlay is the lower layer of an overlay
+//     whose upper layer is a tmpfs of this namespace; an ephemeral root is
+//     a fresh tmpfs, filled with the listed host binaries and their
+//     libraries.
 //  4. Mount /proc, /sys, /dev and the rest inside the root, with targets
 //     resolved inside it so a planted symlink cannot redirect a mount.
 //  5. Set the hostname; 6. bring the loopback device up.
@@ -92,6 +94,14 @@ func stage2() error {
 		}
 		if _, err := mounts.BuildRoot(root, plan.Root.Build); err != nil {
 			return fmt.Errorf("build root in %s: %w", root, err)
+		}
+	} else if plan.Root.Overlay {
+		// Writes land on a tmpfs on the staging dir, which only this
+		// mount namespace has: the directory never changes, and the
+		// writes go when the namespace does, however the container ends.
+		var err error
+		if root, err = mounts.OverlayRoot(root, stagingDir); err != nil {
+			return fmt.Errorf("overlay root of %s: %w", plan.Root.Dir, err)
 		}
 	} else if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return &mounts.Error{Op: "bind", Source: root, Target: root, Err: errnoErr(err)}
