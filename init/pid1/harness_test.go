@@ -182,11 +182,14 @@ func startMini(t *testing.T, o runOpts, args ...string) *miniRun {
 	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
 	r.cmd.ExtraFiles = o.extra
 	r.cmd.WaitDelay = 5 * time.Second
+	// Should this test binary die (a timeout panic), miniinit dies with
+	// it instead of living on under the machine's init.
+	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: unix.SIGKILL}
 	switch {
 	case o.pid1:
-		r.cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWNS}
+		r.cmd.SysProcAttr.Cloneflags = unix.CLONE_NEWPID | unix.CLONE_NEWNS
 	case o.newPID:
-		r.cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWPID}
+		r.cmd.SysProcAttr.Cloneflags = unix.CLONE_NEWPID
 	}
 	if o.setup != nil {
 		o.setup(r.cmd)

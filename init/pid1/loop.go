@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"syscall"
 	"time"
 )
@@ -44,25 +45,42 @@ type loop struct {
 // reap: SIGCHLD is a doorbell, and os/signal drops a signal when the
 // channel is full, so reaping only on SIGCHLD could miss one.
 func (l *loop) run() int {
-	l.reap()
+	l.safely(l.reap)
 	for !l.done {
-		select {
-		case s := <-l.sigs:
-			l.onSignal(s.(syscall.Signal))
-		case <-l.drain.deadlineC():
-			l.onDeadline()
-		case <-l.drain.rescanC():
-			l.onRescan()
-		case <-l.drain.giveUpC():
-			l.log.Warn("processes survived SIGKILL; exiting without them", "after", killWait)
-			l.done = true
-		}
-		l.reap()
+		l.safely(l.step)
 	}
 	l.drain.stop()
 	code := remap(l.main.code, l.opts.RemapToZero)
 	l.log.Info("exiting", "code", code)
 	return code
+}
+
+// step waits for one event, handles it, and reaps.
+func (l *loop) step() {
+	select {
+	case s := <-l.sigs:
+		l.onSignal(s.(syscall.Signal))
+	case <-l.drain.deadlineC():
+		l.onDeadline()
+	case <-l.drain.rescanC():
+		l.onRescan()
+	case <-l.drain.giveUpC():
+		l.log.Warn("processes survived SIGKILL; exiting without them", "after", killWait)
+		l.done = true
+	}
+	l.reap()
+}
+
+// safely runs f and survives a panic in it. PID 1 dying takes the whole
+// container with it, so once the loop runs, a bug is logged with its stack
+// and the loop carries on; the next event gets a fresh start.
+func (l *loop) safely(f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.log.Error("recovered from a panic in the event loop; carrying on", "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	f()
 }
 
 // onSignal applies the signal table to a signal sent to miniinit.

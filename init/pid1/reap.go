@@ -17,9 +17,10 @@ import (
 // SIGCHLDs that arrive close together, so one signal may stand for many
 // exits, and only draining them all on every ring is correct.
 //
-// __WALL also collects children that were started with an exit signal
-// other than SIGCHLD; miniinit starts none, but a workload's clone(2)
-// children can end up with it as their parent.
+// __WALL waits for children whatever signal their exit raises. miniinit
+// starts none with another than SIGCHLD, and the kernel resets an adopted
+// orphan's to SIGCHLD, so this only makes sure no kind of child can be
+// left unreaped.
 func reapAll(found func(pid int, ws syscall.WaitStatus)) (noChildren bool, err error) {
 	for {
 		var ws syscall.WaitStatus

@@ -99,3 +99,18 @@ func TestOrphans(t *testing.T) {
 		t.Logf("20000 orphans reaped in %v", r.elapsed)
 	})
 }
+
+// TestWarnOnReap: -w names every orphan miniinit reaps, as tini -w does.
+func TestWarnOnReap(t *testing.T) {
+	code, r := runMini(t, runOpts{}, "-s", "-w", "--", "/bin/sh", "-c", "(true &); sleep 0.2")
+	if code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	if !strings.Contains(r.stderr.String(), `level=WARN msg="reaped orphan"`) {
+		t.Errorf("no warning for the orphan:\n%s", r.stderr.String())
+	}
+	code, r = runMini(t, runOpts{}, "-s", "--", "/bin/sh", "-c", "(true &); sleep 0.2")
+	if code != 0 || strings.Contains(r.stderr.String(), "reaped orphan") {
+		t.Errorf("without -w or -vv, orphans are reaped quietly: %d\n%s", code, r.stderr.String())
+	}
+}

@@ -1,6 +1,7 @@
 package pid1
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -291,5 +292,55 @@ func TestBackgroundTerminalWrites(t *testing.T) {
 	}
 	if got := strings.TrimSpace(waitFile(t, rc)); got != "137" {
 		t.Errorf("miniinit exited %s, want 137", got)
+	}
+}
+
+// TestParentDeathSignal: with -p SIGUSR1, the death of miniinit's parent
+// (a shell that starts it in the background and exits) reaches miniinit
+// as SIGUSR1, which it forwards like any other signal.
+func TestParentDeathSignal(t *testing.T) {
+	dir := t.TempDir()
+	rec, ready, pidFile := filepath.Join(dir, "rec"), filepath.Join(dir, "ready"), filepath.Join(dir, "pid")
+	script := fmt.Sprintf(`%s -s -p SIGUSR1 -- %s record %s %s & echo $! > %s
+while [ ! -e %s ]; do sleep 0.01; done`, bin.miniinit, bin.helper, rec, ready, pidFile, ready)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sh := exec.CommandContext(ctx, "/bin/sh", "-c", script)
+	sh.Env = append(os.Environ(), recordEnv...)
+	// A file, not a pipe: miniinit, in the background, keeps the
+	// shell's output open, and a pipe would never reach EOF.
+	out, err := os.Create(filepath.Join(dir, "sh.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	sh.Stdout, sh.Stderr = out, out
+	sh.WaitDelay = 5 * time.Second
+	if err := sh.Run(); err != nil {
+		b, _ := os.ReadFile(out.Name())
+		t.Fatalf("sh: %v\n%s", err, b)
+	}
+	mini, err := strconv.Atoi(strings.TrimSpace(waitFile(t, pidFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// With the shell gone, miniinit is this (subreaper) process's child:
+	// reap it here, by pid, whatever happens.
+	t.Cleanup(func() {
+		killTree(mini)
+		_ = unix.Kill(mini, unix.SIGKILL)
+		var ws syscall.WaitStatus
+		_, _ = syscall.Wait4(mini, &ws, 0, nil)
+	})
+	waitFor(t, 5*time.Second, "SIGUSR1 at the workload", func() bool { return len(recorded(t, rec)) == 1 })
+	if got := recorded(t, rec); got[0] != unix.SIGUSR1 {
+		t.Errorf("the workload received %v, want [SIGUSR1]", names(got))
+	}
+	for _, c := range childrenOf(t, mini) {
+		_ = unix.Kill(c.Pid, unix.SIGKILL)
+	}
+	var ws syscall.WaitStatus
+	if _, err := syscall.Wait4(mini, &ws, 0, nil); err != nil || exitCode(ws) != 137 {
+		t.Errorf("miniinit: %v, %s; want exit code 137", err, describeStatus(ws))
 	}
 }
