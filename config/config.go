@@ -89,6 +89,22 @@ type Init struct {
 	// Report, when set, is a file miniinit writes a JSON end-of-run report
 	// to ("-" for stderr).
 	Report string `toml:"report"`
+	// StopBudget bounds the whole shutdown, from the first stop signal
+	// to miniinit's exit. Default DefaultStopBudget.
+	StopBudget Duration `toml:"stop_budget"`
+	// Control is the path of miniinit's control socket inside the
+	// container. Default DefaultControl.
+	Control string `toml:"control"`
+	// Signals routes a signal miniinit receives to the listed workloads
+	// only, by signal name: { SIGHUP = ["web"] }.
+	Signals SignalRoutes `toml:"signals"`
+}
+
+// SignalRoutes maps a signal name to the workloads that receive it.
+type SignalRoutes map[string][]string
+
+func (*SignalRoutes) tomlWant() string {
+	return `a table of signal = [workloads], like { SIGHUP = ["web"] }`
 }
 
 // UserNS puts the container in a user namespace of its own: uid and gid
@@ -124,6 +140,134 @@ type Workload struct {
 	// exit code becomes the container's. With one workload it is main
 	// whether or not this is set; with several, at most one may be.
 	Main bool `toml:"main"`
+
+	// The rest is supervision (supervision.go has the rules, doc.go the
+	// reference). Zero values are defaults that Parse fills in.
+
+	// EnvFiles are files inside the container of KEY=VALUE lines, read
+	// at each start, in order, before Env (which wins).
+	EnvFiles []string `toml:"env_files"`
+	// Kind is "longrun" (default) or "oneshot".
+	Kind Kind `toml:"kind"`
+	// Essential: when it fails for good, the container shuts down.
+	Essential bool `toml:"essential"`
+	// Restart is "never" (default), "on-failure" or "always".
+	Restart RestartPolicy `toml:"restart"`
+	// SuccessExitCodes count as success besides 0; for the main
+	// workload they also become exit code 0.
+	SuccessExitCodes []int `toml:"success_exit_codes"`
+	// Backoff is the delay before each restart.
+	Backoff Backoff `toml:"backoff"`
+	// GiveUp fails the workload after Failures failures within Window.
+	GiveUp GiveUp `toml:"give_up"`
+	// StartTimeout bounds the time to ready (a oneshot: to completion).
+	// Zero: no limit.
+	StartTimeout Duration `toml:"start_timeout"`
+	// StopSignal is sent first to stop it; default SIGTERM.
+	StopSignal Signal `toml:"stop_signal"`
+	// StopTimeout is the wait after StopSignal before SIGKILL; default
+	// DefaultStopTimeout.
+	StopTimeout Duration `toml:"stop_timeout"`
+	// After and Requires name workloads that must meet a condition
+	// before this one starts; Requires also fails this one when they
+	// cannot.
+	After    Deps `toml:"after"`
+	Requires Deps `toml:"requires"`
+	// Ready says how the workload tells that it is ready.
+	Ready Ready `toml:"ready"`
+	// Health checks the workload while it runs.
+	Health Health `toml:"health"`
+	// User, Group and Groups are names or numbers, resolved in the
+	// container's /etc/passwd and /etc/group at start.
+	User   string   `toml:"user"`
+	Group  string   `toml:"group"`
+	Groups []string `toml:"groups"`
+	// Umask is octal, as "0027".
+	Umask string `toml:"umask"`
+	// Rlimits as in [security].
+	Rlimits map[string]string `toml:"rlimits"`
+	// NoNewPrivs sets no_new_privs for this workload.
+	NoNewPrivs bool `toml:"no_new_privs"`
+	// Capabilities, when set, is the workload's capability bounding set
+	// (within the container's).
+	Capabilities []string `toml:"capabilities"`
+	// Stdin is "null" (default) or "inherit".
+	Stdin Stdin `toml:"stdin"`
+	// LogPrefix prefixes each line of its output with its name.
+	LogPrefix bool `toml:"log_prefix"`
+}
+
+// Backoff is an exponential restart delay: initial, times multiplier at
+// each restart, at most max, spread by ±jitter, back to initial once a
+// process has run for reset_after.
+type Backoff struct {
+	Initial    Duration `toml:"initial"`
+	Max        Duration `toml:"max"`
+	Multiplier float64  `toml:"multiplier"`
+	Jitter     float64  `toml:"jitter"`
+	ResetAfter Duration `toml:"reset_after"`
+}
+
+// GiveUp is the rule after which restarting stops: Failures failures
+// within Window (zero: since the workload was last started by request).
+type GiveUp struct {
+	Failures int      `toml:"failures"`
+	Window   Duration `toml:"window"`
+}
+
+// Ready is how a workload tells that it is ready: exactly one of Notify
+// (the systemd protocol on $NOTIFY_SOCKET), FD (a line written on that
+// descriptor, the s6 protocol), or a probe (Exec, TCP, HTTP) repeated
+// every Interval, each bounded by Timeout.
+type Ready struct {
+	Notify   bool     `toml:"notify"`
+	FD       int      `toml:"fd"`
+	Exec     []string `toml:"exec"`
+	TCP      string   `toml:"tcp"`
+	HTTP     string   `toml:"http"`
+	Interval Duration `toml:"interval"`
+	Timeout  Duration `toml:"timeout"`
+}
+
+// Health is a periodic check of a running workload: one of Exec, TCP or
+// HTTP every Interval, bounded by Timeout; Retries failures in a row make
+// it unhealthy, and Action says what follows.
+type Health struct {
+	Exec     []string     `toml:"exec"`
+	TCP      string       `toml:"tcp"`
+	HTTP     string       `toml:"http"`
+	Interval Duration     `toml:"interval"`
+	Timeout  Duration     `toml:"timeout"`
+	Retries  int          `toml:"retries"`
+	Action   HealthAction `toml:"action"`
+}
+
+// Method names how readiness is learnt: "notify", "fd", "exec", "tcp",
+// "http", or "" when the workload has no readiness check.
+func (r *Ready) Method() string {
+	switch {
+	case r.Notify:
+		return "notify"
+	case r.FD != 0:
+		return "fd"
+	}
+	return probeMethod(r.Exec, r.TCP, r.HTTP)
+}
+
+// Method names the health check's probe: "exec", "tcp", "http", or ""
+// when there is no health check.
+func (h *Health) Method() string { return probeMethod(h.Exec, h.TCP, h.HTTP) }
+
+func probeMethod(exec []string, tcp, http string) string {
+	switch {
+	case len(exec) > 0:
+		return "exec"
+	case tcp != "":
+		return "tcp"
+	case http != "":
+		return "http"
+	}
+	return ""
 }
 
 // DefaultGrace is Init.Grace when the file does not set it.

@@ -58,6 +58,21 @@ func (r *reporter) decode(p path, raw any, v reflect.Value) {
 			v.SetInt(n)
 			return
 		}
+	case reflect.Float32, reflect.Float64:
+		switch n := raw.(type) {
+		case float64:
+			v.SetFloat(n)
+			return
+		case int64:
+			// As the library does: an integer is a float when it
+			// converts exactly.
+			if n >= -maxExactFloat && n <= maxExactFloat {
+				v.SetFloat(float64(n))
+				return
+			}
+			r.fail(p, "is %d, too large to be a float exactly", n)
+			return
+		}
 	case reflect.Slice:
 		if elems, ok := asArray(raw); ok {
 			s := reflect.MakeSlice(v.Type(), len(elems), len(elems))
@@ -125,6 +140,9 @@ func describePrefix(raw map[string]any, p path, msg string) string {
 	}
 	return section + ": " + msg
 }
+
+// maxExactFloat is the largest integer a float64 holds exactly, 2^53 - 1.
+const maxExactFloat = 1<<53 - 1
 
 func isInt(k reflect.Kind) bool {
 	return reflect.Int <= k && k <= reflect.Int64
@@ -195,6 +213,8 @@ func wantOf(t reflect.Type) string {
 		return "true or false"
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
 	case reflect.Slice:
 		return "an array of " + plural(t.Elem())
 	case reflect.Map:

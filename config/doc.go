@@ -85,6 +85,21 @@
 //	# Write a JSON end-of-run report to this absolute file name, or "-"
 //	# for stderr. Default: no report.
 //	report = "-"
+//	# The whole shutdown's budget, from the first stop signal to
+//	# miniinit's exit: every stop timeout is cut to what remains of it,
+//	# and at its end everything left gets SIGKILL. Keep it under the
+//	# runtime's own (docker stop -t: 10s by default). Default 8s.
+//	stop_budget = "8s"
+//	# miniinit's control socket (`miniinit ctl`, `miniinit health`):
+//	# absolute, at most 107 bytes. Default /run/miniinit.sock.
+//	control = "/run/miniinit.sock"
+//	# Send these signals to the listed workloads only (SIGHUP to web as
+//	# a reload). Signals are named "SIGHUP", "HUP", "SIGRTMIN+3" or by
+//	# number. Other signals go to every workload; SIGTERM and SIGINT
+//	# begin the shutdown (a second one: SIGKILL to all) and cannot be
+//	# routed, nor can SIGKILL, SIGSTOP, SIGCHLD, SIGURG, SIGPROF,
+//	# SIGRTMIN or the fault signals.
+//	signals = { SIGHUP = ["web"] }
 //
 //	# The confinement the whole container runs under (miniinit and every
 //	# workload inherit it). Every default is the safe choice.
@@ -152,15 +167,106 @@
 //	args = ["--port", "8080"]
 //	# Added to the environment. Names: not empty, no '=', no NUL.
 //	env = { PORT = "8080", MODE = "production" }
+//	# Files inside the container of KEY=VALUE lines ('#' starts a
+//	# comment), read at each start, in order; env wins over them.
+//	env_files = ["/etc/web.env"]
 //	# Absolute. Default "/".
 //	cwd = "/srv"
-//	# The workload whose exit ends the container, and whose exit code
-//	# becomes the container's.
+//	# The workload whose end (for good: after its restarts) ends the
+//	# container, and whose exit code becomes the container's.
 //	main = true
+//	# Exit codes counted as success besides 0 (1 to 255): no on-failure
+//	# restart, no failure counted, and for the main workload, container
+//	# exit code 0 (tini's -e).
+//	success_exit_codes = [143]
+//	# "longrun" (default): runs until stopped. "oneshot": runs to
+//	# completion, and dependents may wait for that.
+//	kind = "longrun"
+//	# When it fails for good (restarts not allowed or given up, unhealthy
+//	# with action "stop", a required workload failed) the container shuts
+//	# down, with its exit code (1 when that is 0). Default false.
+//	essential = true
+//	# What follows an end that was not asked for: "never" (default),
+//	# "on-failure" (an exit code not counted as success, a signal, a
+//	# failed start, a start timeout, a health restart) or "always".
+//	restart = "on-failure"
+//	# The delay before each restart: initial (default 100ms; "0s"
+//	# restarts at once, as fast as the workload can start), times
+//	# multiplier (default 2, at least 1) at each restart, at most max
+//	# (default 30s), spread by +/- jitter (a fraction 0 to 1, default
+//	# 0.2), back to initial once a process has run for reset_after
+//	# (default 30s). Only with restart.
+//	backoff = { initial = "200ms", max = "10s", multiplier = 2.0, jitter = 0.1, reset_after = "1m" }
+//	# Give up, and fail the workload, at the failures-th failure within
+//	# window (default: since it was last started by request). Default:
+//	# never. Only with restart.
+//	give_up = { failures = 5, window = "1m" }
+//	# The longest from a start to ready (a oneshot: to completion); past
+//	# it the workload is stopped, and that is a failure. Default: none.
+//	start_timeout = "30s"
+//	# A stop sends stop_signal (default SIGTERM), then SIGKILL to the
+//	# whole process tree after stop_timeout (default 5s), or sooner at the
+//	# end of init.stop_budget.
+//	stop_signal = "SIGTERM"
+//	stop_timeout = "10s"
+//	# Start only once these workloads meet a condition: "started",
+//	# "ready", "healthy" (needs their health check) or "completed" (exited
+//	# with success, for good). With after, a workload that fails for good
+//	# is waited for no longer; with requires, this one fails too (and is
+//	# stopped if it runs). Stops go the other way: this one first.
+//	requires = { db = "healthy", migrate = "completed" }
+//	after = { cache = "started" }
+//	# How it tells that it is ready, one of: notify = true (READY=1 on
+//	# $NOTIFY_SOCKET, systemd's protocol), fd = N (a line written on
+//	# descriptor N, 3 to 1023, s6's), or a probe repeated every interval
+//	# (default 1s), each bounded by timeout (default 1s): exec = [...]
+//	# (exits 0), tcp = "host:port" (connects), http = "http://..." (a 2xx
+//	# or 3xx answer). Default: ready as soon as it has started.
+//	ready = { notify = true }
+//	# A check while it runs: exec, tcp or http as for ready, every
+//	# interval (default 10s), bounded by timeout (default 2s); retries
+//	# failures in a row (default 3) make it unhealthy, and then action:
+//	# "report" (default: status and `miniinit health` say so), "restart"
+//	# (a failure: restart and give_up decide) or "stop" (failed).
+//	health = { http = "http://127.0.0.1:8080/healthz", interval = "10s", timeout = "2s", retries = 3, action = "restart" }
+//	# Who it runs as: names looked up in the container's /etc/passwd and
+//	# /etc/group at each start, or numbers written as strings. Default:
+//	# as miniinit.
+//	user = "www-data"
+//	group = "www-data"
+//	# Supplementary groups. Default: none, when user is set.
+//	groups = ["ssl-cert"]
+//	# Octal, 3 or 4 digits. Default: miniinit's.
+//	umask = "0027"
+//	# As in [security], for this workload only.
+//	rlimits = { nofile = "4096" }
+//	# Set no_new_privs for this workload (the container has it already
+//	# unless security.allow_privilege_escalation). Default false.
+//	no_new_privs = true
+//	# Its capability bounding set, within the container's. Default: the
+//	# container's.
+//	capabilities = ["CAP_NET_BIND_SERVICE"]
+//	# Standard input: "null" (default: /dev/null) or "inherit"
+//	# (miniinit's own, such as a terminal).
+//	stdin = "null"
+//	# Prefix every line it writes to stdout and stderr with "web: ".
+//	# Default false.
+//	log_prefix = true
 //
 //	[[workload]]
-//	name = "logger"
-//	command = "logger-daemon"
+//	name = "migrate"
+//	command = "/usr/bin/web-migrate"
+//	kind = "oneshot"
+//
+//	[[workload]]
+//	name = "db"
+//	command = "/usr/bin/postgres"
+//	ready = { exec = ["pg_isready", "-q"] }
+//	health = { tcp = "127.0.0.1:5432" }
+//
+//	[[workload]]
+//	name = "cache"
+//	command = "memcached"
 //
 // A table may also be written inline or with dotted keys, as TOML allows:
 // `rootfs.path = "/srv/root"` or `rootfs = { path = "/srv/root" }`.
@@ -172,8 +278,9 @@
 // error ("one workload must set main = true"), because guessing which
 // process's exit ends the container would be worse than asking.
 //
-// Paths (rootfs.path, rootfs.build, rootfs.cache, workload cwd,
-// init.report, mount source and target) must be absolute and clean
+// Paths (rootfs.path, rootfs.build, rootfs.cache, workload cwd and
+// env_files, init.report, init.control, mount source and target) must be
+// absolute and clean
 // ("/a/b", not "a/b", "/a/./b" or "/a/b/"): the container is set up far
 // from the directory the file was written in, and a path must mean one
 // thing.
@@ -208,10 +315,25 @@
 // # Defaults
 //
 // Defaults are filled in after validation, in one place (applyDefaults):
-// hostname = name, init.grace = 5s (DefaultGrace), workload cwd = "/",
-// and main = true for a single workload. A zero value written explicitly
-// where a default exists is an error (grace = "0s", hostname = "", cwd =
-// ""), not a silent default.
+// hostname = name, init.grace = 5s (DefaultGrace), init.stop_budget = 8s,
+// init.control = /run/miniinit.sock, workload cwd = "/", main = true for a
+// single workload, and the supervision defaults the example states. A
+// zero value written explicitly where a default exists is an error
+// (grace = "0s", hostname = "", cwd = "", stop_timeout = "0s"), not a
+// silent default; the one exception is backoff.initial = "0s" (and
+// jitter = 0), which mean no delay (no spread).
+//
+// # Supervision
+//
+// The keys after main in the example are miniinit's supervision; package
+// init/supervise has the state machine they configure, and SuperviseSpecs
+// and Routes turn a Config into its input. The file is refused when
+// after or requires name a workload that does not exist, the workload
+// itself, or loop (a dependency cycle, shown as "a -> b -> a"); when a
+// condition cannot be met ("completed" of a workload that restarts
+// always, "healthy" of one without a health check); and when a key has no
+// effect (backoff without restart, interval on notify readiness, a
+// oneshot with a ready or health check or restart "always").
 //
 // # Adding a key
 //

@@ -53,7 +53,7 @@ func Parse(name string, data []byte) (*Config, error) {
 
 	// 4. Defaults, into what is now known to be valid.
 	c.File = name
-	applyDefaults(&c)
+	applyDefaults(&c, r.defined)
 	return &c, nil
 }
 

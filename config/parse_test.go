@@ -1,11 +1,13 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +80,58 @@ func TestParseGood(t *testing.T) {
 			UserNS:    UserNS{Enabled: true, Size: DefaultUserNSSize},
 			Workloads: []Workload{{Name: "sh", Command: "/bin/sh", Cwd: "/", Main: true}},
 		},
+		"supervision.toml": {
+			Name: "shop", Hostname: "shop",
+			Rootfs: Rootfs{Path: "/srv/shop"},
+			Init: Init{
+				Grace: Duration{DefaultGrace}, StopBudget: Duration{20 * time.Second}, Control: "/run/shop/ctl.sock",
+				Signals: map[string][]string{"SIGHUP": {"web"}, "USR1": {"web", "worker"}, "SIGRTMIN+3": {"db"}},
+			},
+			Workloads: []Workload{
+				{
+					Name: "migrate", Command: "/app/migrate", Cwd: "/", Kind: "oneshot", Restart: "on-failure",
+					StartTimeout: Duration{2 * time.Minute}, GiveUp: GiveUp{Failures: 3},
+				},
+				{
+					Name: "db", Command: "/usr/bin/postgres", Cwd: "/",
+					EnvFiles: []string{"/etc/db.env", "/run/secrets/db.env"},
+					Restart:  "always",
+					Backoff: Backoff{
+						Initial: Duration{0}, Max: Duration{10 * time.Second}, Multiplier: 1.5,
+						Jitter: 0, ResetAfter: Duration{time.Minute},
+					},
+					GiveUp:     GiveUp{Failures: 5, Window: Duration{time.Minute}},
+					StopSignal: 2, StopTimeout: Duration{30 * time.Second},
+					Ready: Ready{Exec: []string{"pg_isready", "-q"}, Interval: Duration{500 * time.Millisecond}, Timeout: Duration{2 * time.Second}},
+					Health: Health{
+						TCP: "127.0.0.1:5432", Interval: Duration{5 * time.Second}, Timeout: Duration{time.Second},
+						Retries: 2, Action: "restart",
+					},
+					User: "postgres", Group: "postgres", Groups: []string{"ssl-cert", "1001"},
+					Umask: "0077", Rlimits: map[string]string{"nofile": "65536"}, NoNewPrivs: true,
+					Capabilities: []string{"CAP_CHOWN", "net_bind_service"}, LogPrefix: true,
+				},
+				{
+					Name: "web", Command: "/app/web", Cwd: "/", Main: true, Essential: true,
+					SuccessExitCodes: []int{143, 3},
+					Requires:         Deps{"db": "healthy", "migrate": "completed"},
+					Ready:            Ready{Notify: true},
+					Health: Health{
+						HTTP: "http://127.0.0.1:8080/healthz", Interval: Duration{10 * time.Second},
+						Timeout: Duration{2 * time.Second}, Retries: 3, Action: "stop",
+					},
+					Stdin: "inherit",
+				},
+				{
+					Name: "worker", Command: "/app/worker", Cwd: "/",
+					After: Deps{"web": "ready"}, Ready: Ready{FD: 3}, Restart: "on-failure",
+					Backoff: Backoff{
+						Initial: Duration{time.Second}, Max: Duration{30 * time.Second}, Multiplier: 2,
+						Jitter: 0.2, ResetAfter: Duration{30 * time.Second},
+					},
+				},
+			},
+		},
 	}
 	files, _ := filepath.Glob("testdata/good/*.toml")
 	if len(files) != len(tests) {
@@ -91,6 +145,7 @@ func TestParseGood(t *testing.T) {
 				t.Fatalf("Load: %v", err)
 			}
 			want.File = file
+			want = withSupervisionDefaults(want)
 			if !reflect.DeepEqual(*got, want) {
 				t.Errorf("got  %+v\nwant %+v", *got, want)
 			}
@@ -135,7 +190,13 @@ func agreesWithLibrary(name string, data []byte) error {
 		}
 	}
 	lib.File = name
-	applyDefaults(&lib)
+	// Which keys are written, from the library's own parse of the
+	// document.
+	var raw map[string]any
+	if _, err := toml.Decode(string(data), &raw); err != nil {
+		return errors.New("library decoder: " + err.Error())
+	}
+	applyDefaults(&lib, func(p path) bool { _, ok := lookupRaw(raw, p); return ok })
 	if !reflect.DeepEqual(*ours, lib) {
 		return errors.New("decoders differ")
 	}
@@ -172,6 +233,36 @@ func inSchema(t reflect.Type, k toml.Key) bool {
 		t = t.Field(i).Type
 	}
 	return true
+}
+
+// withSupervisionDefaults fills in, where an expectation leaves them
+// zero, the supervision defaults doc.go states, written out here rather
+// than taken from applyDefaults, so that a changed default shows.
+func withSupervisionDefaults(c Config) Config {
+	if c.Init.StopBudget.Duration == 0 {
+		c.Init.StopBudget.Duration = 8 * time.Second
+	}
+	if c.Init.Control == "" {
+		c.Init.Control = "/run/miniinit.sock"
+	}
+	c.Workloads = slices.Clone(c.Workloads)
+	for i := range c.Workloads {
+		w := &c.Workloads[i]
+		w.Kind = cmp.Or(w.Kind, "longrun")
+		w.Restart = cmp.Or(w.Restart, "never")
+		w.Stdin = cmp.Or(w.Stdin, "null")
+		w.StopSignal = cmp.Or(w.StopSignal, 15)
+		if w.StopTimeout.Duration == 0 {
+			w.StopTimeout.Duration = 5 * time.Second
+		}
+		if w.Backoff == (Backoff{}) {
+			w.Backoff = Backoff{
+				Initial: Duration{100 * time.Millisecond}, Max: Duration{30 * time.Second},
+				Multiplier: 2, Jitter: 0.2, ResetAfter: Duration{30 * time.Second},
+			}
+		}
+	}
+	return c
 }
 
 func TestLoad(t *testing.T) {

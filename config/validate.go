@@ -19,9 +19,11 @@ var checks = []func(*reporter, *Config){
 	checkLimits,
 	checkInit,
 	checkSecurity, // security.go
-	checkUserNS, // userns.go
+	checkUserNS,   // userns.go
 	checkWorkloads,
-	checkMounts, // mounts.go
+	checkSupervision, // supervision.go
+	checkSignals,     // supervision.go
+	checkMounts,      // mounts.go
 }
 
 // Limits on names. Container names become cgroup directory names, and by
@@ -158,6 +160,13 @@ func checkInit(r *reporter, c *Config) {
 	}
 	if rep := c.Init.Report; r.defined(p.key("report")) && rep != "-" {
 		checkAbs(r, p.key("report"), "init: report", rep, ` (or "-" for stderr)`)
+	}
+	positive(r, p.key("stop_budget"), "init: stop_budget", c.Init.StopBudget, "omit it for the default "+DefaultStopBudget.String())
+	if r.defined(p.key("control")) {
+		checkAbs(r, p.key("control"), "init: control", c.Init.Control, "")
+		if len(c.Init.Control) > maxSocketPath {
+			r.errorf(p.key("control"), "init: control is %d bytes long; a unix socket path holds at most %d", len(c.Init.Control), maxSocketPath)
+		}
 	}
 }
 
