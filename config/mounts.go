@@ -96,8 +96,8 @@ const mountDefaults = "nosuid,nodev"
 
 // checkOverlay: rootfs.overlay needs path, the overlay's lower layer (a
 // built root is ephemeral already), and excludes readonly (an overlay
-// takes writes and drops them at exit, a read-only root refuses them) and,
-// for now, userns.
+// takes writes and drops them at exit, a read-only root refuses them).
+// With userns the overlay's lower layer is the idmapped root.
 func checkOverlay(r *reporter, c *Config) {
 	p := root.key("rootfs").key("overlay")
 	if !c.Rootfs.Overlay {
@@ -108,9 +108,6 @@ func checkOverlay(r *reporter, c *Config) {
 	}
 	if c.Rootfs.ReadOnly {
 		r.errorf(p, "rootfs: set overlay or readonly, not both (overlay drops the container's writes at exit, readonly refuses them)")
-	}
-	if c.UserNS.Enabled {
-		r.errorf(p, "rootfs: overlay does not work with userns yet (the idmapped root and the overlay's tmpfs would share the staging directory)")
 	}
 }
 

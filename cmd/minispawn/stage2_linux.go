@@ -83,10 +83,18 @@ func stage2() error {
 	if plan.UserNS != nil && root != "" {
 		// A directory root under a user namespace is the idmapped tree
 		// the parent made (userns_linux.go), moved onto the staging dir.
+		// With rootfs.overlay it is the lower layer: OverlayRoot opens it
+		// before its tmpfs covers the staging dir.
 		if err := attachRootTree(stagingDir); err != nil {
 			return err
 		}
 		root = stagingDir
+		if plan.Root.Overlay {
+			var err error
+			if root, err = mounts.OverlayRoot(stagingDir, stagingDir); err != nil {
+				return fmt.Errorf("overlay root of %s: %w", plan.Root.Dir, err)
+			}
+		}
 	} else if root == "" {
 		root = stagingDir
 		if err := unix.Mount("tmpfs", root, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {

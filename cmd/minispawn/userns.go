@@ -95,9 +95,14 @@ func (m *IDMapping) String() string {
 func (m *IDMapping) planLines(root RootPlan) (ns, rootLine string) {
 	ns = fmt.Sprintf("2a. user namespace: uid and gid %s; root inside is uid %d on the host, "+
 		"with no supplementary groups; the other namespaces belong to it", m, m.Base)
-	if root.Dir == "" && !root.Cache {
+	switch {
+	case root.Dir == "" && !root.Cache:
 		rootLine = fmt.Sprintf("4a. the tmpfs root is made inside the user namespace: its files belong to root inside (uid %d outside)", m.Base)
-	} else {
+	case root.Overlay:
+		rootLine = fmt.Sprintf("4a. the overlay's lower layer is an idmapped copy of %s's top mount "+
+			"(open_tree, mount_setattr MOUNT_ATTR_IDMAP) moved onto %s, where the overlay's tmpfs then covers it: "+
+			"files owned by host id N show as N inside", root.Dir, stagingDir)
+	default:
 		rootLine = fmt.Sprintf("4a. instead of a bind, the root is an idmapped copy of its mount tree "+
 			"(open_tree, mount_setattr MOUNT_ATTR_IDMAP) moved onto %s: its files owned by host id N show as N inside; "+
 			"mounts below it come along unmapped, their host-owned files show as %d (nobody) inside", stagingDir, overflowID)

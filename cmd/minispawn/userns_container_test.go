@@ -362,3 +362,51 @@ func TestUserNSSigkillOfMinispawn(t *testing.T) {
 	}
 	checkNothingLeft(t, before, name, marker)
 }
+
+// TestUserNSOverlayRoot: with rootfs.overlay, the overlay's lower layer
+// is the idmapped root: root inside owns the files and may change them,
+// and the changes never reach the directory on the host.
+func TestUserNSOverlayRoot(t *testing.T) {
+	roottest.Require(t)
+	name := containerName(t)
+	root := busyboxRoot(t)
+	secret := filepath.Join(root, "rootsecret")
+	if err := os.WriteFile(secret, []byte("root-owned\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	script := `
+bb=/bin/busybox
+echo "id $($bb id -u) $($bb id -g)"
+$bb stat -c 'owner %u:%g %n' /bin/busybox /rootsecret
+echo changed >/rootsecret && $bb cat /rootsecret
+echo new >/newfile && $bb stat -c 'owner %u:%g %n' /newfile
+exit 7
+`
+	cfg := writeConfig(t, fmt.Sprintf(`name = %q
+[rootfs]
+path = %q
+overlay = true
+%s
+[[workload]]
+name = "sh"
+command = "/bin/sh"
+args = ["-c", %q]
+`, name, root, usernsTable, script))
+	before := snapshotHost(t)
+	res := runMinispawn(t, 60*time.Second, "-c", cfg)
+	if res.code != 7 {
+		t.Fatalf("exit %d, want the workload's 7\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	for _, want := range []string{"id 0 0", "owner 0:0 /bin/busybox", "owner 0:0 /rootsecret", "changed", "owner 0:0 /newfile"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("output lacks %q:\n%s\nstderr:\n%s", want, res.stdout, res.stderr)
+		}
+	}
+	if data, err := os.ReadFile(secret); err != nil || string(data) != "root-owned\n" {
+		t.Errorf("host file now %q (%v): the overlay let a write through", data, err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "newfile")); !os.IsNotExist(err) {
+		t.Errorf("file made inside reached the host directory: %v", err)
+	}
+	checkNothingLeft(t, before, name, usernsHolderArg0)
+}

@@ -92,6 +92,7 @@ func TestPlanWithUserNS(t *testing.T) {
 	}{
 		{config.Rootfs{Build: []string{"/bin/sh"}}, "4a. the tmpfs root is made inside the user namespace"},
 		{config.Rootfs{Build: []string{"/bin/sh"}, Cache: "/var/cache/x"}, "4a. instead of a bind, the root is an idmapped copy"},
+		{config.Rootfs{Path: "/srv/root", Overlay: true}, "4a. the overlay's lower layer is an idmapped copy of /srv/root's top mount"},
 		{config.Rootfs{Path: "/srv/root"}, "4a. instead of a bind, the root is an idmapped copy of its mount tree (open_tree, mount_setattr MOUNT_ATTR_IDMAP) moved onto /run/minispawn"},
 	} {
 		c := &config.Config{Name: "web", Hostname: "web", File: "web.toml", Rootfs: tc.rootfs,
