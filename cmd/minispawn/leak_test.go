@@ -91,6 +91,20 @@ func TestSigkillOfMinispawn(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// The kernel ends the rest of the container (miniinit last) a little
+	// later; wait for the cgroup to be empty, as a person would see with
+	// systemd-cgls, before starting again.
+	procs := "/sys/fs/cgroup/pids/minispawn/" + name + "/cgroup.procs"
+	for {
+		data, err := os.ReadFile(procs)
+		if err != nil || len(strings.TrimSpace(string(data))) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("container cgroup still holds %s", data)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	// The next run cleans up and runs normally.
 	res := runMinispawn(t, 60*time.Second, "-c", shellConfig(t, name, "exit 0", ""))
 	if res.code != 0 {

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"syscall"
+	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 	"golang.org/x/sys/unix"
@@ -180,7 +181,7 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	if err != nil {
 		return 0, fmt.Errorf("detect cgroup hierarchy: %w", err)
 	}
-	cg, err := cgroup.Create(layout, plan.Name, plan.Resources)
+	cg, err := createCgroup(layout, plan)
 	if err != nil {
 		return 0, fmt.Errorf("create cgroup: %w", err)
 	}
@@ -355,6 +356,25 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 			log.Debug("container exited", "status", describeStatus(ws), "code", code)
 			return code, nil
 		}
+	}
+}
+
+// leftoverWait bounds how long step 4 waits for the processes of a
+// container whose minispawn was SIGKILLed: the kernel ends them soon after
+// (PID 1 of the namespace first, then the rest), but not at once. A
+// container that really runs does not empty in that time, and is refused.
+const leftoverWait = 2 * time.Second
+
+// createCgroup creates the container's cgroup, waiting out the last
+// moments of a previous run of the same container that is still dying.
+func createCgroup(layout *cgroup.Layout, plan *Plan) (*cgroup.Cgroup, error) {
+	deadline := time.Now().Add(leftoverWait)
+	for {
+		cg, err := cgroup.Create(layout, plan.Name, plan.Resources)
+		if err == nil || !errors.Is(err, cgroup.ErrRunning) || time.Now().After(deadline) {
+			return cg, err
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
