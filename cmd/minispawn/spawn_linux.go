@@ -155,7 +155,11 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 		return 0, err
 	}
 	// 2a. With a user namespace, a directory root reaches the container
-	// as an idmapped mount tree, made here by host root (userns_linux.go).
+	// as an idmapped mount tree, made here by host root, and bind sources
+	// must be within reach of root inside (userns_linux.go).
+	if err := checkBindSources(plan); err != nil {
+		return 0, err
+	}
 	rootTree, err := idmappedRoot(plan)
 	if err != nil {
 		return 0, err

@@ -114,3 +114,18 @@ func (m *IDMapping) planLines(root RootPlan) (ns, rootLine string) {
 // the viewer's user namespace (/proc/sys/kernel/overflowuid, 65534 unless
 // changed).
 const overflowID = 65534
+
+// searchableBy reports whether a directory with permission bits mode,
+// owned by uid:gid, may be searched by host id id acting as both uid and
+// gid with no supplementary groups: the credentials of root inside a
+// container, seen from the host. The owner class decides when it matches,
+// then the group class, then others, as the kernel does without ACLs.
+func searchableBy(mode, uid, gid, id uint32) bool {
+	switch {
+	case uid == id:
+		return mode&0o100 != 0
+	case gid == id:
+		return mode&0o010 != 0
+	}
+	return mode&0o001 != 0
+}

@@ -410,3 +410,92 @@ args = ["-c", %q]
 	}
 	checkNothingLeft(t, before, name, usernsHolderArg0)
 }
+
+// TestUserNSBinds: a [[mount]] bind of a host directory under a user
+// namespace. Inside, root (id -u 0) sees the host's files unmapped: it
+// can neither read nor chown a host-root-owned 0600 file; what it makes
+// in the writable bind is its own inside and the base uid's on the host,
+// never root's; a read-only bind refuses writes. A source above which a
+// directory is closed to the base uid is refused before anything runs.
+func TestUserNSBinds(t *testing.T) {
+	roottest.Require(t)
+	name := containerName(t)
+	base := expectedBase(name)
+
+	// The test's temporary directories are opened to others' search;
+	// "closed" is the 0700 host-root directory the source sits in.
+	top := t.TempDir()
+	for _, d := range []string{filepath.Dir(top), top} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parent := filepath.Join(top, "closed")
+	if err := os.Mkdir(parent, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	host := filepath.Join(parent, "shared")
+	if err := os.Mkdir(host, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(host, 0o777) // past the umask
+	if err := os.WriteFile(filepath.Join(host, "secret"), []byte("host-only\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bind := func(extra string) string {
+		return fmt.Sprintf("[[mount]]\ntype = \"bind\"\nsource = %q\ntarget = \"/data\"\n%s\n[[mount]]\ntype = \"bind\"\nsource = %q\ntarget = \"/ro\"\noptions = [\"ro\"]\n", host, extra, host)
+	}
+	script := `
+echo "uid_map $(cat /proc/self/uid_map)"
+ls -lnd /data /data/secret
+cat /data/secret 2>/dev/null && echo read || echo read-denied
+echo made >/data/made && ls -ln /data/made
+echo x >/ro/other 2>/dev/null && echo ro-written || echo ro-denied
+exit 0
+`
+
+	// Closed: the parent directory is 0700 root's.
+	before := snapshotHost(t)
+	res := runMinispawn(t, 30*time.Second, "-c", shellConfig(t, name, script, usernsTable+bind("")))
+	if res.code != exitSetup || !strings.Contains(res.stderr, fmt.Sprintf("cannot search %s (mode 0700, owner 0:0)", parent)) {
+		t.Errorf("unreachable source: exit %d, want %d and the directory named\n%s", res.code, exitSetup, res.stderr)
+	}
+	checkNothingLeft(t, before, name, usernsHolderArg0)
+
+	// Open: others may search the parent (not list it).
+	if err := os.Chmod(parent, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	res = runMinispawn(t, 60*time.Second, "-c", shellConfig(t, name, script, usernsTable+bind("")))
+	if res.code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	lines := strings.Split(res.stdout, "\n")
+	owner := func(suffix string) string {
+		for _, l := range lines {
+			if f := strings.Fields(l); len(f) >= 9 && f[len(f)-1] == suffix {
+				return f[2] + ":" + f[3]
+			}
+		}
+		return "(not listed)"
+	}
+	nobody := fmt.Sprintf("%d:%d", overflowID, overflowID)
+	for path, want := range map[string]string{"/data": nobody, "/data/secret": nobody, "/data/made": "0:0"} {
+		if got := owner(path); got != want {
+			t.Errorf("inside, %s is owned by %s, want %s\n%s", path, got, want, res.stdout)
+		}
+	}
+	for _, want := range []string{fmt.Sprintf("uid_map          0 %10d      65536", base), "read-denied", "ro-denied"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, res.stdout)
+		}
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(host, "made"), &st); err != nil || st.Uid != base || st.Gid != base {
+		t.Errorf("file made inside is %d:%d on the host (%v), want %d:%d", st.Uid, st.Gid, err, base, base)
+	}
+	if _, err := os.Stat(filepath.Join(host, "other")); !os.IsNotExist(err) {
+		t.Errorf("the read-only bind let a file through: %v", err)
+	}
+	checkNothingLeft(t, before, name, usernsHolderArg0)
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -221,4 +222,47 @@ func attachRootTree(dir string) error {
 		return &mounts.Error{Op: "move_mount", Source: "idmapped root", Target: dir, Err: errnoErr(err)}
 	}
 	return nil
+}
+
+// checkBindSources refuses, before anything runs, a bind of a host path
+// that root inside will not be able to reach. The second stage opens bind
+// sources itself, as the base uid, so every directory above a source must
+// be searchable by that uid; otherwise the container would fail later with
+// a bare EACCES. Directories with an ACL are given the benefit of the
+// doubt (the kernel decides those). Does nothing without a user namespace.
+func checkBindSources(plan *Plan) error {
+	if plan.UserNS == nil {
+		return nil
+	}
+	for _, m := range plan.Mounts {
+		if m.Kind != mounts.KindMount || m.Flags&unix.MS_BIND == 0 {
+			continue
+		}
+		real, err := filepath.EvalSymlinks(m.Source)
+		if err != nil {
+			return fmt.Errorf("bind source for %s: %w", m.Target, err)
+		}
+		for dir := filepath.Dir(real); ; dir = filepath.Dir(dir) {
+			var st unix.Stat_t
+			if err := unix.Stat(dir, &st); err != nil {
+				return fmt.Errorf("bind source for %s: stat %s: %w", m.Target, dir, errnoErr(err))
+			}
+			if !searchableBy(st.Mode, st.Uid, st.Gid, plan.UserNS.Base) && !hasACL(dir) {
+				return fmt.Errorf("userns: bind source %s for %s: the container's root (uid %d on the host) cannot search %s "+
+					"(mode %04o, owner %d:%d): with a user namespace every directory above a bind source must be searchable "+
+					"by that uid (chmod o+x %s, or bind from elsewhere)",
+					m.Source, m.Target, plan.UserNS.Base, dir, st.Mode&0o7777, st.Uid, st.Gid, dir)
+			}
+			if dir == "/" {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// hasACL reports whether p carries a POSIX access ACL.
+func hasACL(p string) bool {
+	_, err := unix.Getxattr(p, "system.posix_acl_access", nil)
+	return err == nil
 }

@@ -121,3 +121,27 @@ func TestPlanWithUserNS(t *testing.T) {
 		t.Errorf("no [userns], yet: %v\n%s", p.UserNS, p.String())
 	}
 }
+
+// TestSearchableBy: the class that matches decides, as in the kernel: an
+// owner without x is refused even when others have it.
+func TestSearchableBy(t *testing.T) {
+	const id = 524288
+	for _, tc := range []struct {
+		mode, uid, gid uint32
+		want           bool
+	}{
+		{0o755, 0, 0, true},
+		{0o711, 0, 0, true},
+		{0o700, 0, 0, false},
+		{0o770, 0, 0, false},
+		{0o700, id, 0, true},
+		{0o607, id, 0, false}, // owner class matches and has no x
+		{0o070, 0, id, true},
+		{0o707, 0, id, false}, // group class matches and has no x
+		{0o001, 1000, 1000, true},
+	} {
+		if got := searchableBy(tc.mode, tc.uid, tc.gid, id); got != tc.want {
+			t.Errorf("searchableBy(%04o, %d:%d) = %v, want %v", tc.mode, tc.uid, tc.gid, got, tc.want)
+		}
+	}
+}
