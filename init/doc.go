@@ -14,6 +14,9 @@
 //     and budget, the exit code), pure: events in, decisions out, on an
 //     injected clock, so that the PID 1 event loop stays the only owner of
 //     processes and waits.
+//   - init/hostlink: the channel between miniinit and minispawn on the
+//     host (readiness, status, stop, reload, heartbeat), the only way the
+//     container's state reaches the host's service manager.
 //   - init/roottest: the one gate for tests that need root, shared by every
 //     package of the module.
 //

@@ -1,0 +1,147 @@
+package hostlink
+
+import (
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The test binary doubles as a peer process: with this variable set, it
+// sends its message on fd 3 and exits.
+const peerEnv = "HOSTLINK_TEST_PEER_SEND"
+
+func TestMain(m *testing.M) {
+	if msg := os.Getenv(peerEnv); msg != "" {
+		c, err := FromFD(3)
+		if err == nil {
+			err = c.Send(Message{{Status, msg}})
+		}
+		if err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func pair(t *testing.T) (host, child *Conn, childFile *os.File) {
+	t.Helper()
+	hf, cf, err := Pair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hf.Close(); cf.Close() })
+	if host, err = NewConn(hf); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { host.Close() })
+	if child, err = NewConn(cf); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { child.Close() })
+	host.SetReadDeadline(time.Now().Add(10 * time.Second))
+	child.SetReadDeadline(time.Now().Add(10 * time.Second))
+	return host, child, cf
+}
+
+// TestSendRecvBothWays: messages cross in both directions with their
+// boundaries, and each carries the sender's pid.
+func TestSendRecvBothWays(t *testing.T) {
+	host, child, _ := pair(t)
+	want := []Message{{{Ready, "1"}, {Status, "1/1 workloads ready"}}, {{Stopping, "1"}}}
+	for _, m := range want {
+		if err := child.Send(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range want {
+		got, who, err := host.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != m.String() {
+			t.Errorf("received %q, want %q", got, m)
+		}
+		if who.Pid != os.Getpid() || who.Uid != uint32(os.Getuid()) {
+			t.Errorf("sender %+v, want pid %d uid %d", who, os.Getpid(), os.Getuid())
+		}
+	}
+	if err := host.Send(Message{{Heartbeat, "7"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := child.Recv()
+	if err != nil || got.String() != "HEARTBEAT=7" {
+		t.Fatalf("child received %q, %v", got, err)
+	}
+}
+
+// TestSenderPidIsTheKernels: a second process holding the same end is told
+// apart by its pid, which it cannot choose.
+func TestSenderPidIsTheKernels(t *testing.T) {
+	host, _, childFile := pair(t)
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), peerEnv+"=from another process")
+	cmd.ExtraFiles = []*os.File{childFile}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("peer: %v", err)
+	}
+	m, who, err := host.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := m.Get(Status); v != "from another process" {
+		t.Errorf("received %q", m)
+	}
+	if who.Pid != cmd.Process.Pid {
+		t.Errorf("sender pid %d, want the peer's %d", who.Pid, cmd.Process.Pid)
+	}
+}
+
+// TestEOFWhenPeerGone: once every copy of the other end is closed, Recv
+// reports io.EOF (how minispawn learns that miniinit is gone).
+func TestEOFWhenPeerGone(t *testing.T) {
+	host, child, childFile := pair(t)
+	child.Close()
+	childFile.Close()
+	if _, _, err := host.Recv(); !errors.Is(err, io.EOF) {
+		t.Fatalf("Recv after the peer closed: %v, want io.EOF", err)
+	}
+}
+
+// TestMalformedIsDroppedAndChannelStays: garbage written straight to the
+// socket (an empty record too, which must not read as end of file) is
+// reported and skipped; the next message still arrives.
+func TestMalformedIsDroppedAndChannelStays(t *testing.T) {
+	host, _, childFile := pair(t)
+	fd := int(childFile.Fd())
+	for _, raw := range [][]byte{[]byte("not a message"), make([]byte, MaxMessage+100), {}} {
+		if _, err := unix.Write(fd, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		if _, _, err := host.Recv(); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("Recv of garbage: %v, want ErrMalformed", err)
+		}
+	}
+	if _, err := unix.Write(fd, []byte("READY=1\n")); err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := host.Recv()
+	if err != nil || m.String() != "READY=1" {
+		t.Fatalf("after garbage: %q, %v", m, err)
+	}
+}
+
+func TestFromFDBadDescriptor(t *testing.T) {
+	if _, err := FromFD(987654); err == nil || !errors.Is(err, unix.EBADF) {
+		t.Fatalf("FromFD of a closed fd: %v, want EBADF", err)
+	}
+}
