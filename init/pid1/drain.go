@@ -26,9 +26,11 @@ import (
 //  4. At the grace deadline, SIGKILL to everything left, then at most
 //     killWait more for it to be reaped.
 //
-// Every process is sent SIGTERM once, named by (pid, start time), and
-// signalled through a pidfd after checking that start time again (see
-// signalProc), so a reused pid is never hit.
+// Processes are named by (pid, start time) and signalled through a pidfd
+// after checking that start time again (see signalProc), so a reused pid is
+// never hit. Each gets SIGTERM once, with one narrow exception as PID 1: a
+// process forked between the scan and kill(-1) gets the kill(-1) SIGTERM
+// without being on the list, and a second one if it is orphaned later.
 
 // drainState is the drain's part of the loop's state.
 type drainState struct {

@@ -41,7 +41,8 @@ func Run(opts Options) int {
 		log.Error("setup", "err", err)
 		return ExitSetup
 	}
-	defer signal.Stop(l.sigs)
+	// No signal.Stop on the way out: the process exits, and Stop would
+	// wait about a millisecond for os/signal to go idle, for nothing.
 
 	// Children inherited from whoever executed miniinit (a shell's
 	// background jobs) are reaped like any orphan; then the workloads.
