@@ -220,8 +220,9 @@
 //	# $NOTIFY_SOCKET, systemd's protocol), fd = N (a line written on
 //	# descriptor N, 3 to 1023, s6's), or a probe repeated every interval
 //	# (default 1s), each bounded by timeout (default 1s): exec = [...]
-//	# (exits 0), tcp = "host:port" (connects), http = "http://..." (a 2xx
-//	# or 3xx answer). Default: ready as soon as it has started.
+//	# (exits 0), tcp = "host:port" (connects), http = "http://host:port/
+//	# path" (a 2xx or 3xx answer to GET; plain HTTP); the host is an IP
+//	# address or localhost. Default: ready as soon as it has started.
 //	ready = { notify = true }
 //	# A check while it runs: exec, tcp or http as for ready, every
 //	# interval (default 10s), bounded by timeout (default 2s); retries

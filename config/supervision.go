@@ -3,8 +3,7 @@ package config
 import (
 	"fmt"
 	"math"
-	"net"
-	"net/url"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -215,13 +214,15 @@ func checkProbe(r *reporter, p path, what string, exec []string, tcp, http strin
 }
 
 // hostPortProblem says what is wrong with a "host:port" to connect to.
+// The host is an IP address or "localhost": probes run inside the
+// container, which may have no resolver, and miniinit carries none.
 func hostPortProblem(s string) string {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil {
+	host, port, ok := splitHostPort(s)
+	if !ok {
 		return `is not "host:port" (as in "127.0.0.1:5432" or "[::1]:80")`
 	}
-	if host == "" {
-		return "has no host (write 127.0.0.1 for this container)"
+	if problem := hostProblem(host); problem != "" {
+		return problem
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || !allDigits(port) {
 		return "has no port number from 1 to 65535"
@@ -229,18 +230,54 @@ func hostPortProblem(s string) string {
 	return ""
 }
 
-// httpProblem says what is wrong with a URL to probe.
-func httpProblem(s string) string {
-	u, err := url.Parse(s)
-	switch {
-	case err != nil || u.Scheme != "http" && u.Scheme != "https":
-		return `is not an http:// or https:// URL (as in "http://127.0.0.1:8080/healthz")`
-	case u.Host == "":
-		return "has no host"
-	case u.User != nil:
-		return "must not hold a user or password"
+// splitHostPort splits "host:port" and "[v6]:port".
+func splitHostPort(s string) (host, port string, ok bool) {
+	if rest, found := strings.CutPrefix(s, "["); found {
+		host, port, ok = strings.Cut(rest, "]:")
+		return host, port, ok && strings.Contains(host, ":")
+	}
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 || strings.IndexByte(s[:i], ':') >= 0 {
+		return "", "", false
+	}
+	return s[:i], s[i+1:], true
+}
+
+func hostProblem(host string) string {
+	if host == "" {
+		return "has no host (write 127.0.0.1 for this container)"
+	}
+	if host == "localhost" {
+		return ""
+	}
+	if a, err := netip.ParseAddr(host); err != nil || a.Zone() != "" {
+		return "has a host that is not an IP address or localhost (probes do not resolve names)"
 	}
 	return ""
+}
+
+// httpProblem says what is wrong with a URL to probe: plain http, to an
+// IP address or localhost, with an optional port and path.
+func httpProblem(s string) string {
+	rest, ok := strings.CutPrefix(s, "http://")
+	if !ok {
+		return `is not an http:// URL (as in "http://127.0.0.1:8080/healthz"; probes speak plain HTTP)`
+	}
+	hostport, _, _ := strings.Cut(rest, "/")
+	switch {
+	case strings.ContainsAny(s, " \t\r\n\x00#"):
+		return "must not hold spaces, control characters or a fragment"
+	case strings.Contains(hostport, "@"):
+		return "must not hold a user or password"
+	}
+	if _, _, ok := splitHostPort(hostport); ok {
+		if problem := hostPortProblem(hostport); problem != "" {
+			return problem
+		}
+		return ""
+	}
+	host := strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]")
+	return hostProblem(host)
 }
 
 // checkIdentity checks what a workload runs as and under.

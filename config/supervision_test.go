@@ -126,7 +126,7 @@ func TestSupervisionChecks(t *testing.T) {
 	}{
 		{"zero backoff", head + "[[workload]]\nname = \"w\"\ncommand = \"c\"\nrestart = \"always\"\nbackoff = { initial = \"0s\" }\n", nil},
 		{"initial above default max", head + "[[workload]]\nname = \"w\"\ncommand = \"c\"\nrestart = \"always\"\nbackoff = { initial = \"1m\" }\n", nil},
-		{"healthy with a check", head + "[[workload]]\nname = \"db\"\ncommand = \"c\"\nhealth = { tcp = \"h:1\" }\n[[workload]]\nname = \"w\"\ncommand = \"c\"\nmain = true\nafter = { db = \"healthy\" }\n", nil},
+		{"healthy with a check", head + "[[workload]]\nname = \"db\"\ncommand = \"c\"\nhealth = { tcp = \"127.0.0.1:1\" }\n[[workload]]\nname = \"w\"\ncommand = \"c\"\nmain = true\nafter = { db = \"healthy\" }\n", nil},
 		{"completed longrun that may end", head + "[[workload]]\nname = \"db\"\ncommand = \"c\"\nrestart = \"on-failure\"\n[[workload]]\nname = \"w\"\ncommand = \"c\"\nmain = true\nrequires = { db = \"completed\" }\n", nil},
 		{"notify without probe keys", head + "[[workload]]\nname = \"w\"\ncommand = \"c\"\nready.notify = true\n", nil},
 		{"notify false is no check", head + "[[workload]]\nname = \"w\"\ncommand = \"c\"\nready.notify = false\n",
@@ -191,5 +191,28 @@ func TestSuperviseSpecs(t *testing.T) {
 	routes := c.Routes()
 	if !reflect.DeepEqual(routes, map[syscall.Signal][]string{syscall.SIGHUP: {"web"}, syscall.SIGUSR1: {"web", "worker"}, 37: {"db"}}) {
 		t.Errorf("routes %v", routes)
+	}
+}
+
+func TestProbeAddresses(t *testing.T) {
+	for _, s := range []string{"127.0.0.1:5432", "localhost:80", "[::1]:8080", "0.0.0.0:1", "10.1.2.3:65535"} {
+		if p := hostPortProblem(s); p != "" {
+			t.Errorf("tcp %q: %s", s, p)
+		}
+	}
+	for _, s := range []string{"", "127.0.0.1", ":80", "db:5432", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:+80", "::1:80", "[::1]", "[fe80::1%eth0]:80", "[127.0.0.1]:80"} {
+		if hostPortProblem(s) == "" {
+			t.Errorf("tcp %q accepted", s)
+		}
+	}
+	for _, s := range []string{"http://127.0.0.1:8080/healthz", "http://localhost/", "http://localhost", "http://[::1]:80/a?b=c", "http://[::1]/x"} {
+		if p := httpProblem(s); p != "" {
+			t.Errorf("http %q: %s", s, p)
+		}
+	}
+	for _, s := range []string{"https://127.0.0.1/", "http://example.com/", "http://u:p@127.0.0.1/", "http://127.0.0.1:0/", "http:///x", "http://127.0.0.1/a b", "http://127.0.0.1/#f", "ftp://127.0.0.1/"} {
+		if httpProblem(s) == "" {
+			t.Errorf("http %q accepted", s)
+		}
 	}
 }
