@@ -16,10 +16,10 @@
 #                          as for vm-run.sh (the share is a read-only bind)
 #   --bind SRC[:DST]       extra systemd-nspawn --bind (repeatable)
 #   --rw-cgroup CONTROLLER make that v1 controller's hierarchy writable in
-#                          the container (repeatable; e.g. memory, pids), so
-#                          that limits are set and enforced there. The
-#                          container is in a child cgroup of ours in it, so
-#                          everything made inside is below that, and removed.
+#                          the container (repeatable; e.g. memory, pids; or
+#                          "all"), so that limits are set and enforced there.
+#                          The container is in a child cgroup of ours in it,
+#                          so all made inside is below that, and removed.
 #   --timeout SECONDS      stop the container after this long (default 600)
 #   --shell                interactive root shell (leave with 'poweroff', or
 #                          Ctrl-] three times)
@@ -86,9 +86,6 @@ init_args=()
 if [ -z "$shell" ]; then
 	tb_fill_run "$run" "$program" "$@"
 	init_args=(systemd.wants=testbed-run.service systemd.mask=console-getty.service)
-	# nspawn mounts the v1 hierarchies read-only; guest/testbed-run
-	# remounts these read-write before it runs the program.
-	[ ${#rw_cgroups[@]} = 0 ] || printf '%s\n' "${rw_cgroups[@]}" >"$run/.rw-cgroups"
 	if [ -n "$share" ]; then
 		echo "$share" >"$run/.share"
 		binds+=("--bind-ro=$share")
@@ -119,18 +116,23 @@ while read -r _ mnt fstype opts _; do
 	case $fstype in
 	cgroup2) want=1 ;;
 	cgroup)
-		case ,$opts, in *,name=systemd,*) want=1 ;; esac
-		for c in "${rw_cgroups[@]}"; do
-			case ,$opts, in *,"$c",*) want=1 ;; esac
-		done
+		case ,$opts, in
+		*,name=systemd,*) want=1 ;;
+		*)
+			for c in "${rw_cgroups[@]}"; do
+				[ "$c" = all ] || case ,$opts, in *,"$c",*) ;; *) continue ;; esac
+				want=1
+				# nspawn mounts the v1 hierarchies read-only at the same
+				# paths; guest/testbed-run remounts these read-write.
+				echo "${mnt##*/}" >>"$run/.rw-cgroups"
+				break
+			done
+			;;
+		esac
 		;;
 	esac
 	[ -z "$want" ] || cghier+=("$mnt $(own_cgroup "$fstype" "$opts")")
 done </proc/self/mounts
-for c in "${rw_cgroups[@]}"; do
-	grep -qE "[[:space:]]cgroup[[:space:]][^[:space:]]*\b$c\b" /proc/self/mounts ||
-		tb_log "warning: --rw-cgroup $c: no cgroup v1 hierarchy holds $c here"
-done
 enter_cgroups() { # in the subshell that then execs nspawn
 	local h dir
 	for h in "${cghier[@]}"; do
@@ -138,6 +140,11 @@ enter_cgroups() { # in the subshell that then execs nspawn
 		dir=${dir%/}/$machine
 		mkdir -p "$dir"
 		echo "$dir" >>"$run/.cgroups"
+		# A new v1 cpuset has no CPUs nor memory nodes: nothing could join.
+		if [ -f "$dir/cpuset.cpus" ]; then
+			cat "$dir/../cpuset.cpus" >"$dir/cpuset.cpus"
+			cat "$dir/../cpuset.mems" >"$dir/cpuset.mems"
+		fi
 		echo "$BASHPID" >"$dir/cgroup.procs"
 	done
 }

@@ -15,9 +15,9 @@ done
 "$TESTBED_DIR/deps.sh" nspawn
 "$TESTBED_DIR/mkrootfs.sh"
 # bin/ is copied, not shared: a rebuild on the host cannot change it mid-run.
-# --rw-cgroup: on a hybrid host nspawn mounts the v1 controllers read-only,
-# where minispawn cannot make its cgroup (EROFS); writable memory and pids
-# (in a child cgroup of ours) let the demo's limits be set and enforced.
+# --rw-cgroup all: on a hybrid host nspawn mounts the v1 controllers
+# read-only, where minispawn cannot make its cgroup (EROFS). Writable ones
+# (each in a child cgroup of ours) let its limits be set and enforced.
 exec "$TESTBED_DIR/nspawn-run.sh" --timeout 300 --share "$repo" --copy "$bin" \
-	--rw-cgroup memory --rw-cgroup pids "$@" \
+	--rw-cgroup all "$@" \
 	"$TESTBED_DIR/systemd-smoke.sh" "$repo" /testbed/bin
