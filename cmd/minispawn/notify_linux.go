@@ -1,0 +1,255 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"golang.org/x/sys/unix"
+
+	"github.com/minispawn/minispawn/init/hostlink"
+)
+
+// serviceLink is minispawn's side of the service manager's protocol
+// (sd_notify), and the host end of the channel to miniinit (hostlink).
+// When minispawn was not started by a service manager ($NOTIFY_SOCKET
+// unset) every send is a no-op, so interactive runs need no special case.
+//
+// Its life, as spawn drives it:
+//
+//	newServiceLink      at the start: the watchdog pings while setup runs
+//	setStatus           minispawn's own progress lines
+//	attach              once the container runs: relay miniinit's channel,
+//	                    ping only while miniinit answers heartbeats
+//	readyAtExec         without a channel, or with notify = "started":
+//	                    READY=1 as soon as miniinit runs
+//	onSignal            SIGTERM/SIGINT: STOPPING=1; SIGHUP: a reload
+//	close               at the end: stop the goroutines
+type serviceLink struct {
+	log *slog.Logger
+	// send writes one message to the service manager; it reports false
+	// when there is none.
+	send func(state string) (bool, error)
+	// monotonic is CLOCK_MONOTONIC now (for RELOADING=1).
+	monotonic func() time.Duration
+
+	mu    sync.Mutex
+	conn  *hostlink.Conn // nil until attach
+	relay relay
+	beats heartbeat
+	// readyCh is closed at the first READY=1 sent.
+	readyCh chan struct{}
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// newServiceLink starts the link. With a watchdog (WATCHDOG_USEC for
+// this pid) it starts pinging at once: minispawn itself does the work
+// until the container runs.
+func newServiceLink(log *slog.Logger) *serviceLink {
+	s := &serviceLink{
+		log:       log,
+		send:      func(state string) (bool, error) { return daemon.SdNotify(false, state) },
+		monotonic: monotonicNow,
+		readyCh:   make(chan struct{}),
+		stop:      make(chan struct{}),
+	}
+	interval, err := daemon.SdWatchdogEnabled(false)
+	if err != nil {
+		log.Warn("watchdog settings from the service manager", "err", err)
+	}
+	s.startWatchdog(interval)
+	return s
+}
+
+// startWatchdog pings every interval/4 while heartbeats are fresh (see
+// heartbeat). A zero interval means no watchdog.
+func (s *serviceLink) startWatchdog(interval time.Duration) {
+	if interval <= 0 {
+		return
+	}
+	s.beats.interval = interval
+	s.log.Debug("watchdog on", "interval", interval)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(s.beats.period())
+		defer t.Stop()
+		for {
+			s.watchdogTick(time.Now())
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
+
+func (s *serviceLink) watchdogTick(now time.Time) {
+	s.mu.Lock()
+	ping, req := s.beats.tick(now)
+	conn := s.conn
+	s.mu.Unlock()
+	if req != 0 && conn != nil {
+		if err := conn.Send(hostlink.Message{{Key: hostlink.Heartbeat, Value: strconv.FormatUint(req, 10)}}); err != nil {
+			s.log.Debug("heartbeat request", "err", err)
+		}
+	}
+	if ping {
+		s.notify("WATCHDOG=1")
+	} else {
+		s.log.Debug("no watchdog ping: the container's init has not answered a heartbeat lately")
+	}
+}
+
+// notify sends one message to the service manager, logging a failure.
+func (s *serviceLink) notify(state string) {
+	if sent, err := s.send(state); err != nil {
+		s.log.Warn("notify the service manager", "err", err)
+	} else if sent {
+		s.log.Debug("notified the service manager", "state", state)
+	}
+}
+
+// setStatus sends minispawn's own STATUS= line.
+func (s *serviceLink) setStatus(text string) {
+	s.notify(hostlink.Message{{Key: hostlink.Status, Value: cleanStatus(text)}}.String())
+}
+
+// readyAtExec sends READY=1 now: the container runs, and nothing will
+// report on the workloads' readiness.
+func (s *serviceLink) readyAtExec(status string) {
+	s.mu.Lock()
+	s.relay.ready = true
+	s.mu.Unlock()
+	s.notify(hostlink.Message{{Key: hostlink.Ready, Value: "1"}, {Key: hostlink.Status, Value: cleanStatus(status)}}.String())
+	s.markReady()
+}
+
+func (s *serviceLink) markReady() {
+	select {
+	case <-s.readyCh:
+	default:
+		close(s.readyCh)
+	}
+}
+
+// attach starts relaying the channel conn, whose only legitimate sender is
+// the container's init, host pid initPid. From now on the watchdog pings
+// only while that init answers heartbeats. The relay ends when the
+// channel reads end of file (miniinit is gone) or at close.
+func (s *serviceLink) attach(conn *hostlink.Conn, initPid int) {
+	s.mu.Lock()
+	s.conn = conn
+	s.relay.initPid = initPid
+	if s.beats.interval > 0 {
+		s.beats.goLive(time.Now())
+	}
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.readLoop(conn)
+	}()
+}
+
+func (s *serviceLink) readLoop(conn *hostlink.Conn) {
+	for {
+		m, who, err := conn.Recv()
+		switch {
+		case errors.Is(err, hostlink.ErrMalformed):
+			s.log.Warn("dropped a malformed message from the container", "pid", who.Pid, "err", err)
+			continue
+		case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+			return
+		case err != nil:
+			s.log.Warn("read the container's init channel", "err", err)
+			return
+		}
+		s.handle(m, who.Pid, time.Now())
+	}
+}
+
+// handle filters one message and sends what passes.
+func (s *serviceLink) handle(m hostlink.Message, pid int, now time.Time) {
+	s.mu.Lock()
+	wasReady := s.relay.ready
+	out := s.relay.fromInit(m, pid, s.monotonic())
+	if out.hasBeat && !s.beats.answer(out.beat, now) {
+		s.log.Debug("heartbeat answer not asked for, ignored", "n", out.beat)
+	}
+	nowReady := s.relay.ready
+	s.mu.Unlock()
+	for _, d := range out.dropped {
+		s.log.Warn("not relayed to the service manager: " + d)
+	}
+	if len(out.notify) > 0 {
+		s.notify(out.notify.String())
+	}
+	if nowReady && !wasReady {
+		s.markReady()
+	}
+}
+
+// onSignal tells the service manager what a signal to minispawn means
+// and says whether minispawn handled it (a reload over the channel), or
+// the caller still forwards it to the container as usual.
+func (s *serviceLink) onSignal(sig os.Signal) (handled bool) {
+	switch sig {
+	case unix.SIGTERM, unix.SIGINT:
+		s.notify("STOPPING=1\nSTATUS=stopping: asked the container to stop (" + unix.SignalName(sig.(unix.Signal)) + ")")
+		return false
+	case unix.SIGHUP:
+		s.mu.Lock()
+		conn := s.conn
+		if conn != nil {
+			s.relay.ready = false
+		}
+		s.mu.Unlock()
+		if conn == nil {
+			return false
+		}
+		// RELOADING=1 first, so that the unit shows "reloading" at once
+		// (Type=notify-reload waits for it); miniinit's READY=1 ends it.
+		s.notify("RELOADING=1\nMONOTONIC_USEC=" + strconv.FormatInt(s.monotonic().Microseconds(), 10) +
+			"\nSTATUS=reloading")
+		if err := conn.Send(hostlink.Message{{Key: hostlink.Reload, Value: "1"}}); err != nil {
+			s.log.Warn("ask the container to reload", "err", err)
+			return false
+		}
+		return true
+	}
+	return false
+}
+
+// ready is closed at the first READY=1 sent.
+func (s *serviceLink) ready() <-chan struct{} { return s.readyCh }
+
+// close stops the watchdog and the relay, and closes the channel. It
+// waits for both goroutines.
+func (s *serviceLink) close() {
+	close(s.stop)
+	s.mu.Lock()
+	conn := s.conn
+	s.mu.Unlock()
+	if conn != nil {
+		conn.Close()
+	}
+	s.wg.Wait()
+}
+
+func monotonicNow() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
+}
