@@ -50,6 +50,16 @@ tb_mirror() {
 	echo "${m%/}"
 }
 
+# tb_lock shared|exclusive: take the cache lock, held until this process
+# and its children exit. Runs hold it shared while they use rootfs/ and the
+# image; a rebuild holds it exclusive, so it never replaces a tree that a
+# container runs on, and two builds never race.
+tb_lock() {
+	mkdir -p "$TESTBED_CACHE"
+	exec 9>>"$TESTBED_CACHE/.lock"
+	flock "--$1" 9
+}
+
 # tb_hash FILE...: short digest of the inputs of an artefact (for stamps).
 tb_hash() { cat "$@" | sha256sum | cut -c1-16; }
 

@@ -11,9 +11,10 @@ tb_need_root
 "$TESTBED_DIR/mkrootfs.sh"
 size=${TESTBED_IMG_SIZE:-2G}
 stamp="$(cat "$TESTBED_ROOTFS/.testbed-stamp") $size"
-if [ -f "$TESTBED_IMG" ] && [ "$(cat "$TESTBED_IMG.stamp" 2>/dev/null)" = "$stamp" ]; then
-	exit 0
-fi
+up_to_date() { [ -f "$TESTBED_IMG" ] && [ "$(cat "$TESTBED_IMG.stamp" 2>/dev/null)" = "$stamp" ]; }
+up_to_date && exit 0
+tb_lock exclusive
+up_to_date && exit 0
 rm -f "$TESTBED_IMG" "$TESTBED_IMG.stamp" "$TESTBED_IMG.new"
 truncate -s "$size" "$TESTBED_IMG.new"
 tb_time "mkfs.ext4 -d ($size)" mkfs.ext4 -q -F -L testbed-root -d "$TESTBED_ROOTFS" "$TESTBED_IMG.new" "$size"

@@ -24,10 +24,15 @@ inputs=("$TESTBED_DIR/mkrootfs.sh")
 while IFS= read -r f; do inputs+=("$f"); done < <(find "$TESTBED_DIR/guest" -type f | LC_ALL=C sort)
 stamp=$(tb_hash "${inputs[@]}" <(echo "$base_stamp"))
 
-if [ -z "$force" ] && [ "$(cat "$TESTBED_ROOTFS/.testbed-stamp" 2>/dev/null)" = "$stamp" ] &&
-	[ -f "$TESTBED_CACHE/vmlinuz" ] && [ -f "$TESTBED_CACHE/initrd.img" ]; then
-	exit 0
-fi
+up_to_date() {
+	[ -z "$force" ] && [ "$(cat "$TESTBED_ROOTFS/.testbed-stamp" 2>/dev/null)" = "$stamp" ] &&
+		[ -f "$TESTBED_CACHE/vmlinuz" ] && [ -f "$TESTBED_CACHE/initrd.img" ]
+}
+up_to_date && exit 0
+# Wait for runs using the old tree to end; another build may have just
+# made this one.
+tb_lock exclusive
+up_to_date && exit 0
 # rm -rf of a tree with a live mount inside would reach into that mount.
 for d in "$base" "$TESTBED_ROOTFS"; do
 	! grep -q " ${d}[/ .]" /proc/self/mountinfo || tb_die "something is mounted under $d: unmount it first"

@@ -79,6 +79,7 @@ unified) export SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 ;;
 esac
 command -v systemd-nspawn >/dev/null || tb_die "systemd-nspawn missing: run deps.sh nspawn"
 "$TESTBED_DIR/mkrootfs.sh" >&2
+tb_lock shared
 
 run=$(tb_new_run ns)
 machine=testbed-${run##*.}

@@ -76,6 +76,7 @@ v1 | legacy) cgargs="systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_c
 esac
 command -v qemu-system-x86_64 >/dev/null || tb_die "qemu-system-x86_64 missing: run deps.sh vm"
 "$TESTBED_DIR/mkimage.sh" >&2
+tb_lock shared
 
 accel=${TESTBED_ACCEL:-auto}
 if [ "$accel" = auto ]; then
