@@ -34,7 +34,7 @@ unit:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s ./config
 
-test: deps check build unit fuzz
+test: deps check build unit fuzz test-vm
 
 bench: deps build
 	contrib/bench/run.sh
