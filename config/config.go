@@ -20,6 +20,8 @@ type Config struct {
 	// Mounts are binds and tmpfs mounts into the root, in order, after
 	// the standard ones (see mounts.go).
 	Mounts []Mount `toml:"mount"`
+	// Systemd is minispawn as a systemd service (systemd.go).
+	Systemd Systemd `toml:"systemd"`
 
 	// File is the name the configuration was read from, for messages.
 	File string `toml:"-"`

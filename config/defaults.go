@@ -25,6 +25,9 @@ import "time"
 //	workload.health           interval 10s, timeout 2s, retries 3,
 //	                            action "report" (when there is a check)
 //	userns.size               = DefaultUserNSSize (65536), when enabled
+//	systemd                   notify "workloads", watchdog 30s (unless
+//	                            written, "0s" too), restart "on-failure",
+//	                            cgroup "auto", slice "machine.slice"
 //
 // userns.base stays 0 when not set: the base is picked from the name by
 // minispawn, which owns the policy for choosing ranges.
@@ -85,6 +88,7 @@ func applyDefaults(c *Config, defined func(path) bool) {
 	if len(c.Workloads) == 1 {
 		c.Workloads[0].Main = true
 	}
+	applySystemdDefaults(c, defined) // systemd.go
 }
 
 func setDuration(d *Duration, def time.Duration) {

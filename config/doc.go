@@ -133,6 +133,32 @@
 //	# Default 65536.
 //	size = 65536
 //
+//	# minispawn as a systemd service, and what `minispawn unit` writes.
+//	[systemd]
+//	# When READY=1 goes to systemd: "workloads" (default) once miniinit
+//	# reports every essential workload ready; "started" as soon as
+//	# miniinit runs.
+//	notify = "workloads"
+//	# The unit's WatchdogSec=: minispawn pings only while miniinit
+//	# answers its heartbeat, so a hung PID 1 gets the unit restarted.
+//	# At least 1s; "0s" for none. Default 30s.
+//	watchdog = "30s"
+//	# The unit's Restart=: "no", "on-success", "on-failure" (default),
+//	# "on-abnormal", "on-watchdog", "on-abort" or "always".
+//	restart = "on-failure"
+//	# Register with systemd-machined so `machinectl list` shows the
+//	# container; unregistered at the end. Default false.
+//	register = false
+//	# Where the cgroup goes: "auto" (default) is the unit's own subtree
+//	# under a unit with Delegate=yes, a transient scope asked of systemd
+//	# over D-Bus when started by hand on a systemd host, and the cgroup
+//	# filesystem without systemd; "systemd" fails without systemd;
+//	# "cgroupfs" always uses minispawn/ at the hierarchies' roots.
+//	cgroup = "auto"
+//	# The slice of the printed unit and of the transient scope.
+//	# Default "machine.slice".
+//	slice = "machine.slice"
+//
 //	# Binds and tmpfs mounts into the root, in order, after /proc, /sys
 //	# and /dev. Targets are absolute, resolved inside the root (a symlink
 //	# there cannot lead out), and not /, /dev, or in /proc or /sys.

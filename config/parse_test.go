@@ -245,6 +245,7 @@ func withSupervisionDefaults(c Config) Config {
 	if c.Init.Control == "" {
 		c.Init.Control = "/run/miniinit.sock"
 	}
+	c.Systemd = withSystemdDefaults(c.Systemd) // systemd_test.go
 	c.Workloads = slices.Clone(c.Workloads)
 	for i := range c.Workloads {
 		w := &c.Workloads[i]

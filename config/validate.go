@@ -24,6 +24,7 @@ var checks = []func(*reporter, *Config){
 	checkSupervision, // supervision.go
 	checkSignals,     // supervision.go
 	checkMounts,      // mounts.go
+	checkSystemd,     // systemd.go
 }
 
 // Limits on names. Container names become cgroup directory names, and by
