@@ -5,6 +5,7 @@
 //
 //	minispawn -c app.toml                      run the container
 //	minispawn check -c app.toml                validate the file and print the plan
+//	minispawn unit -c app.toml                 print a systemd service for the container
 //	minispawn run --rootfs DIR [flags] -- cmd  run cmd in DIR, with a file's defaults
 //
 // Exit codes: the main workload's (N, or 128+n for death by signal n);
@@ -118,7 +119,7 @@ func (o *options) args() []string {
 	return a
 }
 
-const usage = `usage: minispawn [run|check] -c FILE [flags]
+const usage = `usage: minispawn [run|check|unit] -c FILE [flags]
        minispawn run --rootfs DIR [flags] -- COMMAND [ARG...]
        minispawn --version`
 
@@ -134,9 +135,9 @@ func parseArgs(args []string, out io.Writer) (*options, error) {
 		return nil, errVersion
 	}
 	switch o.cmd {
-	case "run", "check":
+	case "run", "check", "unit": // unit: unitcmd.go
 	default:
-		return nil, fmt.Errorf("unknown command %q (want run or check)", o.cmd)
+		return nil, fmt.Errorf("unknown command %q (want run, check or unit)", o.cmd)
 	}
 	fs := o.flagSet("minispawn "+o.cmd, out)
 	if err := fs.Parse(args); err != nil {
@@ -194,6 +195,9 @@ func run(argv []string) int {
 	slog.SetDefault(log)
 	if o.cmd == "check" {
 		o.dryRun = true
+	}
+	if o.cmd == "unit" {
+		return runUnit(o, os.Stdout, os.Stderr) // unitcmd.go
 	}
 	return runContainer(o, log)
 }
