@@ -93,6 +93,19 @@ func checkReport(t *testing.T, out string, base uint32) {
 	}
 }
 
+// containerPids lists the processes in the container's cgroup, on
+// whichever hierarchy this host has (v1 pids, or v2).
+func containerPids(t *testing.T, name string) []string {
+	t.Helper()
+	for _, d := range cgroupDirs(name) {
+		if procs, err := os.ReadFile(filepath.Join(d, "cgroup.procs")); err == nil {
+			return strings.Fields(string(procs))
+		}
+	}
+	t.Fatalf("no cgroup.procs for %s in %v", name, cgroupDirs(name))
+	return nil
+}
+
 // TestUserNSBuiltRoot: with [userns], root inside is an unprivileged uid
 // on the host, for a root built on a tmpfs inside the namespace and for a
 // cached root on the host's disk (idmapped). Signals, exit code and
@@ -122,11 +135,7 @@ args = ["-c", %q]
 
 			// From the host, every process of the container runs as
 			// base, none as root.
-			procs, err := os.ReadFile("/sys/fs/cgroup/pids/minispawn/" + name + "/cgroup.procs")
-			if err != nil {
-				t.Fatal(err)
-			}
-			pids := strings.Fields(string(procs))
+			pids := containerPids(t, name)
 			if len(pids) < 2 {
 				t.Errorf("cgroup holds %q, want miniinit and the workload", pids)
 			}
@@ -179,6 +188,10 @@ func TestUserNSPathRootAndHostFiles(t *testing.T) {
 		}
 	}
 	write(filepath.Join(root, "rootsecret"), "root-owned\n", 0o600)
+	// The root is a shared mount, as / is on a systemd host: the copy the
+	// container gets must not propagate its mounts back here (the host
+	// snapshot below would show them).
+	shareMount(t, root)
 
 	host := t.TempDir()
 	write(filepath.Join(host, "secret"), "host-only\n", 0o600)
@@ -267,6 +280,19 @@ args = ["-c", %q]
 		}
 	}
 	checkNothingLeft(t, before, name, usernsHolderArg0)
+}
+
+// shareMount bind-mounts dir onto itself as a shared mount, in the host's
+// mount namespace, for the test's duration.
+func shareMount(t *testing.T, dir string) {
+	t.Helper()
+	if err := unix.Mount(dir, dir, "", unix.MS_BIND, ""); err != nil {
+		t.Fatalf("bind %s onto itself: %v", dir, err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	if err := unix.Mount("", dir, "", unix.MS_SHARED, ""); err != nil {
+		t.Fatalf("make %s shared: %v", dir, err)
+	}
 }
 
 // TestUserNSRefusesUnmappableRoot: a directory root on a filesystem that
@@ -374,6 +400,7 @@ func TestUserNSOverlayRoot(t *testing.T) {
 	if err := os.WriteFile(secret, []byte("root-owned\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	shareMount(t, root)
 	script := `
 bb=/bin/busybox
 echo "id $($bb id -u) $($bb id -g)"

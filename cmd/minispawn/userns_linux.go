@@ -24,8 +24,10 @@ import (
 //     cached built root) belongs to host root, which is unmapped inside:
 //     seen as it is, every file would show as nobody and root inside could
 //     not change its own root. So the parent clones the root's mount tree
-//     (open_tree OPEN_TREE_CLONE, recursive) and sets MOUNT_ATTR_IDMAP on
-//     its top mount with a user namespace of the same mapping. Only host
+//     (open_tree OPEN_TREE_CLONE, recursive), makes it recursively slave
+//     (a clone of a shared mount would otherwise be the host's peer) and
+//     sets MOUNT_ATTR_IDMAP on its top mount with a user namespace of the
+//     same mapping. Only host
 //     root can do that: mount_setattr wants CAP_SYS_ADMIN over the
 //     filesystem, which the container's own namespace never has. The
 //     detached tree goes to the second stage as descriptor fdRootTree.
@@ -159,6 +161,16 @@ func idmappedRoot(plan *Plan) (*os.File, error) {
 	tree, err := unix.OpenTree(unix.AT_FDCWD, dir, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
 	if err != nil {
 		return nil, &mounts.Error{Op: "open_tree", Target: dir, Err: errnoErr(err)}
+	}
+	// A clone of a shared mount is a peer of it (systemd makes / shared):
+	// left so, every mount the container makes on the root would appear
+	// on the host too, and pivot_root would refuse the root. Recursively
+	// slave, as MakePrivate makes the rest of the container's namespace:
+	// host mounts below the root still flow in, nothing flows out.
+	prop := &unix.MountAttr{Propagation: unix.MS_SLAVE}
+	if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, prop); err != nil {
+		unix.Close(tree)
+		return nil, &mounts.Error{Op: "mount_setattr MS_SLAVE", Target: dir, Err: errnoErr(err)}
 	}
 	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(ns)}
 	if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, attr); err != nil {
