@@ -224,6 +224,8 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 			return 0, err
 		}
 		defer tty.finish()
+		// The size is right before the first process looks at it.
+		tty.resize()
 		stdio = []*os.File{tty.slave, tty.slave, tty.slave}
 	}
 
@@ -310,6 +312,7 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 		msg, _ := io.ReadAll(errR)
 		setupDone <- msg
 	}()
+	var early []os.Signal // signals that came during setup
 	for ready := false; !ready; {
 		select {
 		case msg := <-setupDone:
@@ -319,9 +322,26 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 			}
 			ready = true
 		case s := <-sigs:
-			if s == unix.SIGINT || s == unix.SIGTERM {
+			if s != unix.SIGINT && s != unix.SIGTERM {
+				early = append(early, s)
+				continue
+			}
+			// The container may have exec'd miniinit a moment ago, with
+			// the pipe's EOF not yet read: then the signal is the
+			// workload's. Otherwise setup is cut short.
+			select {
+			case msg := <-setupDone:
+				setupDone <- msg
+				early = append(early, s)
+			case <-time.After(setupGrace):
 				return abort(fmt.Errorf("interrupted by %v during setup", s))
 			}
+		}
+	}
+	// Signals that came while setup finished are the workload's.
+	for _, s := range early {
+		if err := cmd.Process.Signal(s); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			log.Warn("forward signal", "signal", s, "err", err)
 		}
 	}
 	log.Debug("container running", "name", plan.Name, "pid", pid)
@@ -362,6 +382,12 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 		}
 	}
 }
+
+// setupGrace is how long a SIGINT or SIGTERM during setup waits for the
+// setup to finish before cutting it short: setup normally takes
+// milliseconds, and a signal that lands just as miniinit starts belongs to
+// the workload.
+const setupGrace = 500 * time.Millisecond
 
 // leftoverWait bounds how long step 4 waits for the processes of a
 // container whose minispawn was SIGKILLed: the kernel ends them soon after
