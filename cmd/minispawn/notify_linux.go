@@ -13,6 +13,7 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 	"golang.org/x/sys/unix"
 
+	"github.com/minispawn/minispawn/config"
 	"github.com/minispawn/minispawn/init/hostlink"
 )
 
@@ -252,4 +253,47 @@ func monotonicNow() time.Duration {
 		return 0
 	}
 	return time.Duration(ts.Nano())
+}
+
+// hostChannel makes the channel to miniinit when miniinit takes it: the
+// host end as a Conn, and the container's end for the second stage (at
+// fdHost). Both nil otherwise.
+func hostChannel() (*hostlink.Conn, *os.File, error) {
+	if !miniinitTakesHostFD {
+		return nil, nil, nil
+	}
+	host, child, err := hostlink.Pair()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer host.Close() // the Conn holds its own duplicate
+	conn, err := hostlink.NewConn(host)
+	if err != nil {
+		child.Close()
+		return nil, nil, err
+	}
+	return conn, child, nil
+}
+
+// containerStarted is called once miniinit runs as the container's PID 1
+// (host pid pid). With a channel, minispawn relays it from now on and
+// READY=1 waits for miniinit's report (unless notify = "started");
+// without one, the container counts as ready now.
+func (s *serviceLink) containerStarted(conn *hostlink.Conn, pid int, notify config.NotifyWhen, name string) {
+	if conn == nil {
+		s.readyAtExec("container " + name + " running")
+		return
+	}
+	s.attach(conn, pid)
+	if notify == config.NotifyStarted {
+		s.readyAtExec("container " + name + " running")
+		return
+	}
+	s.setStatus("container " + name + " running; waiting for its workloads to be ready")
+}
+
+// exited tells the manager the container is gone and minispawn is
+// cleaning up.
+func (s *serviceLink) exited(how string) {
+	s.notify("STOPPING=1\nSTATUS=container exited (" + cleanStatus(how) + "); cleaning up")
 }

@@ -47,6 +47,11 @@ type Plan struct {
 	// among Namespaces): see userns.go.
 	UserNS *IDMapping
 
+	// Listen are the sockets systemd passed (socket.go); Service is the
+	// [systemd] table (notify_linux.go, unit.go). Parent only.
+	Listen  listenSockets  `json:"-"`
+	Service config.Systemd `json:"-"`
+
 	Cgroup    cgroup.Plan       `json:"-"`
 	Layout    string            `json:"-"`
 	Resources cgroup.Resources  `json:"-"`
@@ -71,10 +76,6 @@ type RootPlan struct {
 	Overlay bool
 }
 
-// configFD is the descriptor on which miniinit finds the configuration
-// bytes inside the container.
-const configFD = 3
-
 // newPlan turns a validated configuration into a plan. layout is the
 // cgroup hierarchy found on this host; initPath the miniinit binary.
 func newPlan(c *config.Config, layout *cgroup.Layout, initPath string) *Plan {
@@ -85,7 +86,7 @@ func newPlan(c *config.Config, layout *cgroup.Layout, initPath string) *Plan {
 		Namespaces: append([]string(nil), defaultNamespaces...),
 		Mounts:     mounts.DefaultMounts(),
 		Init:       initPath,
-		InitArgs:   []string{"--config-fd", fmt.Sprint(configFD), "--config-name", c.File},
+		InitArgs:   initArgs(c.File),      // fds.go
 		Resources:  resourcesOf(c.Limits), // limits.go
 		Workloads:  c.Workloads,
 	}
@@ -171,6 +172,9 @@ func (p *Plan) String() string {
 		w("     %s", line)
 	}
 	w("10. exec miniinit (sealed copy of %s) %s", p.Init, strings.Join(p.InitArgs, " "))
+	if p.Listen.n > 0 {
+		w("10a. sockets: %s", p.Listen) // socket.go
+	}
 	w("workloads:")
 	for _, wl := range p.Workloads {
 		role := ""

@@ -12,10 +12,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"syscall"
 	"time"
 
-	"github.com/coreos/go-systemd/v22/daemon"
 	"golang.org/x/sys/unix"
 
 	"github.com/minispawn/minispawn/cgroup"
@@ -23,13 +24,8 @@ import (
 	"github.com/minispawn/minispawn/mounts"
 )
 
-// Descriptors the second stage receives, fixed so both sides agree.
-const (
-	fdConfig = 3 // the configuration bytes, for miniinit (configFD)
-	fdInit   = 4 // the sealed copy of miniinit
-	fdSync   = 5 // parent -> child: the plan, sent once the child is in its cgroup
-	fdErr    = 6 // child -> parent: a setup error; EOF means miniinit was exec'd
-)
+// The descriptors the second stage receives (fdConfig, fdInit, fdSync,
+// fdErr...) are numbered in fds.go, after any socket-activation ones.
 
 // forwarded are the signals minispawn passes on to the container's PID 1.
 // SIGURG is never among them: the Go runtime uses it.
@@ -83,7 +79,12 @@ func runContainer(o *options, log *slog.Logger) int {
 		log.Error("detect cgroup hierarchy", "err", err)
 		return exitSetup
 	}
+	// Sockets from systemd come first in the container's descriptors, so
+	// they are taken (and the rest numbered, fds.go) before the plan
+	// names miniinit's (socket_linux.go).
+	listen := listenFromSystemd(o.dryRun)
 	plan := newPlan(cfg, layout, initPath)
+	plan.Listen, plan.Service = listen, cfg.Systemd
 	plan.TTY = plan.TTY || o.tty
 	if o.dryRun {
 		fmt.Print(plan.String())
@@ -149,6 +150,11 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
+	// 1a. The service manager (notify_linux.go): status lines, the
+	// watchdog (minispawn pings while it sets up), READY=1 later.
+	sd := newServiceLink(log)
+	defer sd.close()
+	sd.setStatus("setting up container " + plan.Name)
 
 	// 2. Root filesystem.
 	if err := prepareRoot(plan); err != nil {
@@ -199,6 +205,16 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	}()
 
 	// 5. Clone the second stage.
+	// 5a. The channel to miniinit (notify_linux.go), made before the
+	// container exists: nothing inside can reach it by a path.
+	hostConn, hostChild, err := hostChannel()
+	if err != nil {
+		return 0, err
+	}
+	if hostConn != nil {
+		defer hostConn.Close()
+		defer hostChild.Close()
+	}
 	syncR, syncW, err := os.Pipe()
 	if err != nil {
 		return 0, err
@@ -232,13 +248,15 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
-		Args:       []string{stage2Arg0},
-		Env:        stage2Env(),
-		Stdin:      stdio[0],
-		Stdout:     stdio[1],
-		Stderr:     stdio[2],
-		ExtraFiles: []*os.File{cfgFile, initFile, syncR, errW},
+		Path: "/proc/self/exe",
+		// The socket count numbers the descriptors (fds.go).
+		Args:   []string{stage2Arg0, strconv.Itoa(plan.Listen.n)},
+		Env:    append(stage2Env(), plan.Listen.env()...),
+		Stdin:  stdio[0],
+		Stdout: stdio[1],
+		Stderr: stdio[2],
+		// In the order of fds.go; a nil hostChild leaves fdHost closed.
+		ExtraFiles: slices.Concat(plan.Listen.files, []*os.File{cfgFile, hostChild, initFile, syncR, errW}),
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags: flags,
 			Pdeathsig:  syscall.SIGKILL,
@@ -274,6 +292,13 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	err = cmd.Start()
 	syncR.Close()
 	errW.Close()
+	// The container holds these now; minispawn has no use for them.
+	if hostChild != nil {
+		hostChild.Close()
+	}
+	for _, f := range plan.Listen.files {
+		f.Close()
+	}
 	if tty != nil {
 		tty.slave.Close()
 	}
@@ -350,16 +375,18 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 			return abort(err)
 		}
 	}
-	if sent, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
-		log.Warn("notify the service manager", "err", err)
-	} else if sent {
-		log.Debug("sent READY=1")
-	}
+	// READY=1 now, or relay miniinit's own once its workloads are ready.
+	sd.containerStarted(hostConn, pid, plan.Service.Notify, plan.Name)
 
 	// 8. Forward signals until the container exits.
 	for {
 		select {
 		case s := <-sigs:
+			// STOPPING=1 on SIGTERM; SIGHUP becomes a reload over the
+			// channel when there is one (notify_linux.go).
+			if sd.onSignal(s) {
+				continue
+			}
 			if s == unix.SIGWINCH && tty != nil {
 				// The pty tells the container's foreground itself.
 				tty.resize()
@@ -378,6 +405,7 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 			}
 			code := statusCode(ws)
 			log.Debug("container exited", "status", describeStatus(ws), "code", code)
+			sd.exited(describeStatus(ws))
 			return code, nil
 		}
 	}

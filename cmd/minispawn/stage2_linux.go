@@ -27,7 +27,13 @@ func stage2Main() {
 	// keeps the namespaces of the thread that calls it: so everything
 	// from here to exec stays on this one thread.
 	runtime.LockOSThread()
-	errPipe := os.NewFile(fdErr, "error pipe")
+	// argv[1] is the number of socket-activation descriptors before
+	// ours: it numbers the rest (fds.go).
+	if len(os.Args) > 1 {
+		n, _ := strconv.Atoi(os.Args[1])
+		setListenFDs(n)
+	}
+	errPipe := os.NewFile(uintptr(fdErr), "error pipe")
 	err := stage2()
 	fmt.Fprintf(errPipe, "%v\n", err)
 	os.Exit(exitSetup)
@@ -58,11 +64,12 @@ func stage2Main() {
 //     one takes away (mounting, above all) and execve keeps exactly the
 //     calling thread's credentials and filter.
 //
-// 10. Exec the sealed miniinit; only the configuration fd survives exec.
+//  10. Exec the sealed miniinit; only the sockets from systemd, the
+//     configuration and the channel to minispawn survive exec (fds.go).
 func stage2() error {
 	// 0. The plan.
 	var plan Plan
-	sync := os.NewFile(fdSync, "sync pipe")
+	sync := os.NewFile(uintptr(fdSync), "sync pipe")
 	if err := json.NewDecoder(sync).Decode(&plan); err != nil {
 		return fmt.Errorf("read the plan from minispawn: %w", err)
 	}
@@ -148,11 +155,12 @@ func stage2() error {
 		return fmt.Errorf("confine: %w", err)
 	}
 
-	// 10. Exec miniinit. Descriptors from 4 up are close-on-exec from
+	// 10. Exec miniinit. Descriptors after the sockets, the
+	// configuration and the channel (fds.go) are close-on-exec from
 	// here: that includes any the caller of minispawn left open, which
 	// must not reach the container. The error pipe closes with them,
 	// and its EOF tells the parent that exec succeeded.
-	if err := unix.CloseRange(fdConfig+1, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+	if err := unix.CloseRange(uint(fdHost+1), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return fmt.Errorf("close_range: %w", errnoErr(err))
 	}
 	argv := append([]string{"miniinit"}, plan.InitArgs...)

@@ -56,9 +56,8 @@ import (
 //  9. The sealed miniinit and the configuration are memfds, reached by
 //     descriptor: no host path, so no permission check on one.
 
-// fdRootTree is the descriptor on which the second stage finds the
-// idmapped root, when there is one (after fdErr, see spawn_linux.go).
-const fdRootTree = 7
+// fdRootTree, the descriptor on which the second stage finds the
+// idmapped root when there is one, is numbered in fds.go (after fdErr).
 
 // usernsHolderArg0 marks minispawn re-executed only to hold a user
 // namespace open while the parent takes a descriptor of it.
