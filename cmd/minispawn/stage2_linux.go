@@ -64,8 +64,7 @@ func stage2Main() {
 //     one takes away (mounting, above all) and execve keeps exactly the
 //     calling thread's credentials and filter.
 //
-//  10. Exec the sealed miniinit; only the sockets from systemd, the
-//     configuration and the channel to minispawn survive exec (fds.go).
+// 10. Exec the sealed miniinit; only the descriptors of fds.go survive.
 func stage2() error {
 	// 0. The plan.
 	var plan Plan
