@@ -43,8 +43,11 @@ type drainState struct {
 	killed       []procEntry // what was still running at the deadline
 }
 
-// beginDrain runs step 1 and arms the timers.
-func (l *loop) beginDrain() {
+// beginDrain runs step 1 and arms the timers, once every workload has
+// ended: the deadline is the grace period, but never past until (the end
+// of the stop budget); a deadline already passed (a second shutdown
+// request, an exhausted budget) skips to step 4.
+func (l *loop) beginDrain(until time.Time) {
 	d := &drainState{began: time.Now(), termed: map[procKey]bool{}, running: []procEntry{}, killed: []procEntry{}}
 	l.drain = d
 	others, err := l.others()
@@ -54,13 +57,23 @@ func (l *loop) beginDrain() {
 	if others != nil {
 		d.running = others
 	}
+	grace := min(l.opts.grace(), time.Until(until))
+	if grace <= 0 {
+		l.onDeadline()
+		return
+	}
+	if len(d.running) == 0 {
+		// Nothing left: the reap that follows ends the run.
+		d.deadline = time.NewTimer(grace)
+		return
+	}
 	for _, e := range d.running {
 		d.termed[e.key()] = true
 	}
-	l.log.Info("main workload ended; terminating the remaining processes",
-		"remaining", fmt.Sprint(d.running), "grace", l.opts.grace())
+	l.log.Info("every workload has ended; terminating the remaining processes",
+		"remaining", fmt.Sprint(d.running), "grace", grace)
 	l.signalOthers(d.running, err, unix.SIGTERM)
-	d.deadline = time.NewTimer(l.opts.grace())
+	d.deadline = time.NewTimer(grace)
 	d.rescan = time.NewTicker(rescanEvery)
 }
 
@@ -89,12 +102,20 @@ func (l *loop) onRescan() {
 // onDeadline runs step 4.
 func (l *loop) onDeadline() {
 	d := l.drain
-	d.rescan.Stop()
+	if d.rescan != nil {
+		d.rescan.Stop()
+	}
+	if d.deadline != nil {
+		d.deadline.Stop()
+		d.deadline = nil
+	}
 	others, err := l.others()
 	if others != nil {
 		d.killed = others
 	}
-	l.log.Warn("grace period over; sending SIGKILL", "grace", l.opts.grace(), "remaining", fmt.Sprint(d.killed))
+	if len(d.killed) > 0 || err != nil {
+		l.log.Warn("drain deadline: sending SIGKILL", "remaining", fmt.Sprint(d.killed))
+	}
 	l.signalOthers(d.killed, err, unix.SIGKILL)
 	d.giveUp = time.NewTimer(killWait)
 }
@@ -133,8 +154,8 @@ func (l *loop) signalOthers(list []procEntry, listErr error, sig unix.Signal) {
 			}
 		}
 	default:
-		for _, p := range l.started {
-			if p.pid > 0 {
+		for _, wk := range l.order {
+			if p := wk.cur; p != nil && p.pid > 0 {
 				_ = ignoreESRCH(unix.Kill(-p.pid, sig))
 			}
 		}

@@ -7,12 +7,17 @@ import (
 	"runtime/debug"
 	"syscall"
 	"time"
+
+	"github.com/minispawn/minispawn/init/supervise"
+	"golang.org/x/sys/unix"
 )
 
 // loop is the event loop and everything it owns. Only its goroutine, the one
 // Run runs on, touches any of it: there is no lock because there is no
-// sharing. Signals reach it through a channel from os/signal; everything
-// else (starts, reaping, the drain's timers) happens on it.
+// sharing. Signals reach it through a channel from os/signal, and what the
+// helper goroutines learn (notify datagrams, readiness lines, probe
+// results, control requests) through events; everything else (starts,
+// reaping, timers) happens on it.
 type loop struct {
 	log  *slog.Logger
 	logw *logWriter
@@ -22,23 +27,45 @@ type loop struct {
 	isPID1 bool // PID 1 of our namespace: the drain uses kill(-1)
 	procOK bool // /proc shows our namespace: the drain can list processes
 
-	sigs chan os.Signal
+	sigs   chan os.Signal
+	events chan any // from helper goroutines; see onEvent
 
 	// How workloads are started (setup fills these in).
-	environ  []string  // miniinit's environment less LISTEN_*
+	environ  []string  // miniinit's environment less LISTEN_* and NOTIFY_SOCKET
 	startDir string    // the cwd miniinit was started in
 	stdio    []uintptr // fds 0-2 for the children
+	devNull  int       // /dev/null for StdinNull workloads, -1 when missing
 	listen   listenFDs // socket-activation descriptors for the main workload
 	shimOK   bool      // the LISTEN_PID shim can run (/proc/self/exe works)
 	tty      bool      // the main workload takes the terminal's foreground
+	ttyIn    bool      // miniinit's stdin is a terminal
+	out      *outputMux
+	notify   *notifySocket
+	ctl      *controlServer
 
-	procs      map[int]*process // started and not yet reaped, by pid
-	started    []*process       // every start, in order
-	main       *process
+	// The supervision state machine decides; the loop carries out.
+	m      *supervise.Machine
+	timers supervise.Timers
+	timer  *time.Timer
+
+	works      map[string]*work // every workload, by name
+	order      []*work          // in the order of the configuration
+	procs      map[int]*process // workload processes started and not yet reaped
+	probes     map[int]*execProbe
+	main       *work
 	lastSignal syscall.Signal // the last signal forwarded while main ran
 
-	drain *drainState // set once main has ended with others still running
-	done  bool
+	shutdown *supervise.Decision // OpShutdown, once decided
+	code     int                 // the exit code OpDrain decided
+	drain    *drainState         // set once every workload has ended
+	done     bool
+}
+
+// work is one workload: its definition and its runs.
+type work struct {
+	w    Workload
+	cur  *process // the latest run's process; nil before the first start
+	runs int
 }
 
 // run is the event loop. Every wake-up, whatever woke it, ends with a full
@@ -50,7 +77,7 @@ func (l *loop) run() int {
 		l.safely(l.step)
 	}
 	l.drain.stop()
-	code := remap(l.main.code, l.opts.RemapToZero)
+	code := remap(l.code, l.opts.RemapToZero)
 	l.log.Info("exiting", "code", code)
 	return code
 }
@@ -60,6 +87,10 @@ func (l *loop) step() {
 	select {
 	case s := <-l.sigs:
 		l.onSignal(s.(syscall.Signal))
+	case <-l.timerC():
+		l.onTimer()
+	case ev := <-l.events:
+		l.onEvent(ev)
 	case <-l.drain.deadlineC():
 		l.onDeadline()
 	case <-l.drain.rescanC():
@@ -91,61 +122,79 @@ func (l *loop) onSignal(sig syscall.Signal) {
 	case drop:
 		l.log.Warn("ignoring a fault signal sent to miniinit: those are never forwarded", "signal", SignalName(sig))
 	case forward:
-		l.log.Info("forwarding signal", "signal", SignalName(sig))
-		l.forward(sig)
-	}
-}
-
-// forward sends sig to every workload process still running. After the
-// main workload has ended that is only the other workloads, which the drain
-// is stopping anyway.
-func (l *loop) forward(sig syscall.Signal) {
-	if l.main != nil && l.main.running {
-		l.lastSignal = sig
-	}
-	for _, p := range l.started {
-		if p.running {
-			l.signalWorkload(p, sig)
+		if l.opts.Supervised && (sig == unix.SIGTERM || sig == unix.SIGINT) {
+			l.requestShutdown(sig)
+			return
 		}
+		if l.main != nil && l.main.cur != nil && l.main.cur.running {
+			l.lastSignal = sig
+		}
+		l.log.Info("forwarding signal", "signal", SignalName(sig))
+		l.handle(supervise.SignalReceived{Signal: sig})
 	}
 }
 
-// reap collects every exited child, routes each status to the process
-// that started it, and moves the run on: once the main workload has
-// ended, to the drain while anything else remains, and to the end when
-// nothing does.
+// requestShutdown takes SIGTERM or SIGINT in supervised mode: the first
+// begins the ordered shutdown; any later one skips to SIGKILL, for the
+// workloads (the machine decides that) and for the drain.
+func (l *loop) requestShutdown(sig syscall.Signal) {
+	second := l.shutdown != nil
+	if second {
+		l.log.Warn("shutdown requested again: SIGKILL to everything", "signal", SignalName(sig))
+	} else {
+		l.log.Info("shutdown requested", "signal", SignalName(sig))
+	}
+	l.lastSignal = sig
+	l.handle(supervise.ShutdownRequested{Signal: sig})
+	if second && l.drain != nil && l.drain.giveUp == nil {
+		l.onDeadline()
+	}
+}
+
+// reap collects every exited child and routes each status to the process
+// that started it. Once the drain has begun (every workload has ended),
+// the run is over when no child is left.
 func (l *loop) reap() {
 	none, err := reapAll(l.onExit)
 	if err != nil {
 		l.log.Error("reap", "err", err)
 		return
 	}
-	if l.main == nil || l.main.running {
-		return
-	}
-	switch {
-	case none:
+	if l.drain != nil && none {
 		l.drain.finish()
 		l.done = true
-	case l.drain == nil:
-		l.beginDrain()
 	}
 }
 
 // onExit receives one reaped status.
 func (l *loop) onExit(pid int, ws syscall.WaitStatus) {
-	p, ok := l.procs[pid]
-	if !ok {
-		level := slog.LevelDebug
-		if l.opts.WarnOnReap {
-			level = slog.LevelWarn
+	if p, ok := l.procs[pid]; ok {
+		delete(l.procs, pid)
+		p.running, p.status, p.code = false, ws, exitCode(ws)
+		l.log.Info("workload ended", "workload", p.w.Name, "run", p.run, "pid", pid, "status", describeStatus(ws))
+		if l.opts.Supervised {
+			// What the process left in its group goes with it: a
+			// restart must not meet the last run's children.
+			_ = ignoreESRCH(unix.Kill(-pid, unix.SIGKILL))
+			l.sweepCgroup(p)
 		}
-		l.log.Log(context.Background(), level, "reaped orphan", "pid", pid, "status", describeStatus(ws))
+		exit := supervise.Exit{Code: p.code}
+		if ws.Signaled() {
+			exit.Signal = ws.Signal()
+		}
+		l.handle(supervise.Exited{Name: p.w.Name, Run: p.run, Exit: exit})
 		return
 	}
-	delete(l.procs, pid)
-	p.running, p.status, p.code = false, ws, exitCode(ws)
-	l.log.Info("workload ended", "workload", p.w.Name, "pid", pid, "status", describeStatus(ws))
+	if pr, ok := l.probes[pid]; ok {
+		delete(l.probes, pid)
+		l.execProbeEnded(pr, ws)
+		return
+	}
+	level := slog.LevelDebug
+	if l.opts.WarnOnReap {
+		level = slog.LevelWarn
+	}
+	l.log.Log(context.Background(), level, "reaped orphan", "pid", pid, "status", describeStatus(ws))
 }
 
 // killWait bounds the wait after SIGKILL. SIGKILL cannot be caught, but a

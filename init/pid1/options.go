@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"syscall"
 	"time"
+
+	"github.com/minispawn/minispawn/init/supervise"
 )
 
 // DefaultGrace is the time between SIGTERM and SIGKILL in the drain when
@@ -53,6 +55,34 @@ type Options struct {
 	// WarnOnReap logs every reaped orphan at warning level (tini -w), for
 	// finding the process that fails to wait for its children.
 	WarnOnReap bool
+
+	// Supervised is the configuration file's behaviour (see
+	// "Supervision" in doc.go): SIGTERM and SIGINT begin the ordered
+	// shutdown, and a second one SIGKILLs everything, instead of being
+	// forwarded; signals go to each workload's process group; each
+	// workload's output goes through miniinit (prefixes, the in-memory
+	// tail); what a workload's process leaves in its group when it ends
+	// is killed. Without it miniinit behaves as tini does: one main
+	// workload, every signal forwarded.
+	Supervised bool
+
+	// StopBudget bounds the whole shutdown (supervise.Options.StopBudget).
+	// Zero: supervise.DefaultStopBudget.
+	StopBudget time.Duration
+
+	// Routes sends a signal to the named workloads only.
+	Routes map[syscall.Signal][]string
+
+	// Control is the path of the control socket (`miniinit ctl`); empty
+	// for none.
+	Control string
+
+	// Reload, when set, reads the configuration again for `miniinit ctl
+	// reload`, returning the new workloads and routes.
+	Reload func() ([]Workload, map[syscall.Signal][]string, error)
+
+	// Seed, when not zero, makes the restart jitter repeatable.
+	Seed uint64
 }
 
 // Workload is one command for Run to start.
@@ -71,6 +101,34 @@ type Workload struct {
 	Dir string
 	// Main marks the workload whose exit ends the run.
 	Main bool
+
+	// Policy is how the workload is supervised: restarts, dependencies,
+	// readiness, health, stop. Its Name and Main are taken from the
+	// fields above. The zero value is tini's: never restarted, stopped
+	// with SIGTERM.
+	Policy supervise.Spec
+	// EnvFiles are read at each start, in order, under Env.
+	EnvFiles []string
+	// StdinNull gives the workload /dev/null as stdin instead of
+	// miniinit's own.
+	StdinNull bool
+	// Prefix starts each line of its output with "NAME: " (Supervised).
+	Prefix bool
+	// ReadyFD is the descriptor the workload writes a line on when it is
+	// ready (Policy.Ready.Kind is ReadyFD).
+	ReadyFD int
+	// ReadyProbe and Health are the probes behind Policy.Ready (when
+	// ReadyProbe) and Policy.Health.
+	ReadyProbe, Health Probe
+}
+
+// Probe is one check: a command that must exit 0, a TCP address that must
+// accept a connection, or an http:// URL that must answer 2xx or 3xx. One
+// is set.
+type Probe struct {
+	Exec []string
+	TCP  string
+	HTTP string
 }
 
 // validate checks the contract above and reports every problem at once.
@@ -90,8 +148,14 @@ func (o *Options) validate() error {
 			errs = append(errs, fmt.Errorf("workload %d (%q): no command", i, w.Name))
 		}
 	}
-	if mains != 1 {
+	if mains > 1 || mains == 0 && !o.Supervised {
 		errs = append(errs, fmt.Errorf("%d workloads, %d marked main: want exactly one main", len(o.Workloads), mains))
+	}
+	if len(o.Workloads) == 0 {
+		errs = append(errs, errors.New("no workload"))
+	}
+	if err := checkSpecs(o.Workloads); err != nil {
+		errs = append(errs, err)
 	}
 	for _, c := range o.RemapToZero {
 		if c < 0 || c > 255 {
@@ -112,4 +176,20 @@ func (o *Options) grace() time.Duration {
 		return DefaultGrace
 	}
 	return o.Grace
+}
+
+// specs returns the machine's specs for workloads.
+func specs(ws []Workload) []supervise.Spec {
+	out := make([]supervise.Spec, len(ws))
+	for i, w := range ws {
+		out[i] = w.Policy
+		out[i].Name, out[i].Main = w.Name, w.Main
+	}
+	return out
+}
+
+// checkSpecs checks the policies the way the machine will.
+func checkSpecs(ws []Workload) error {
+	_, err := supervise.New(specs(ws), supervise.Options{})
+	return err
 }

@@ -7,19 +7,31 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/minispawn/minispawn/init/supervise"
 )
 
 // testLoop is a loop that can start and reap in this process, without the
-// process-wide setup of Run.
-func testLoop() *loop {
-	return &loop{
+// process-wide setup of Run, for workloads ws.
+func testLoop(t *testing.T, ws ...Workload) *loop {
+	t.Helper()
+	l := &loop{
 		log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		self:     os.Getpid(),
 		environ:  os.Environ(),
 		startDir: "/",
 		stdio:    []uintptr{0, 1, 2},
+		devNull:  -1,
 		procs:    map[int]*process{},
+		probes:   map[int]*execProbe{},
+		works:    map[string]*work{},
+		events:   make(chan any, 16),
 	}
+	l.opts.Workloads = ws
+	if err := l.setupSupervision(); err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 // TestExitBeforeRegistration is the race other Go reapers lose: the child
@@ -28,8 +40,15 @@ func testLoop() *loop {
 // waits, the child is still a zombie holding its status, and the next reap
 // hands exit code 7 to the process that started it.
 func TestExitBeforeRegistration(t *testing.T) {
-	l := testLoop()
-	pid, err := l.spawn(Workload{Name: "quick", Args: []string{"/bin/sh", "-c", "exit 7"}, Main: true})
+	w := Workload{Name: "quick", Args: []string{"/bin/sh", "-c", "exit 7"}, Main: true}
+	l := testLoop(t, w)
+	// The machine decides the start; the test carries it out by hand,
+	// late.
+	if ds := l.m.Handle(supervise.Boot{}); len(ds) != 1 || ds[0].String() != "start quick run=1" {
+		t.Fatalf("boot: %v", ds)
+	}
+	p := &process{w: w, run: 1}
+	pid, err := l.spawn(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,33 +57,35 @@ func TestExitBeforeRegistration(t *testing.T) {
 		return err == nil && e.State == 'Z'
 	})
 
-	p := &process{w: Workload{Name: "quick", Main: true}, pid: pid, running: true}
-	l.procs[pid], l.main, l.started = p, p, []*process{p}
+	p.pid, p.running = pid, true
+	l.procs[pid], l.works["quick"].cur = p, p
+	l.handle(supervise.Spawned{Name: "quick", Run: 1, Pid: pid})
 	l.reap()
 	if p.running || p.code != 7 {
 		t.Fatalf("late-registered child: running=%v code=%d, want exited with 7", p.running, p.code)
 	}
-	if !l.done {
-		t.Error("main ended and no child is left, but the loop is not done")
+	if !l.done || l.code != 7 {
+		t.Errorf("main ended and no child is left, but the loop is not done (done %v, code %d)", l.done, l.code)
 	}
 	if _, err := readStat(pid); err == nil {
 		t.Errorf("pid %d still exists after the reap", pid)
 	}
 }
 
-// TestStartRegistersBeforeReap goes through start itself: whatever the
-// child does, its status reaches the workload it belongs to, never the
+// TestStartRegistersBeforeReap goes through the start itself: whatever
+// the child does, its status reaches the workload it belongs to, never the
 // orphan path.
 func TestStartRegistersBeforeReap(t *testing.T) {
-	l := testLoop()
-	p := l.start(Workload{Name: "quick", Args: []string{"/bin/sh", "-c", "exit 9"}, Main: true})
-	if p.startErr != nil {
-		t.Fatal(p.startErr)
+	l := testLoop(t, Workload{Name: "quick", Args: []string{"/bin/sh", "-c", "exit 9"}, Main: true})
+	l.handle(supervise.Boot{})
+	p := l.works["quick"].cur
+	if p == nil || p.startErr != nil {
+		t.Fatalf("not started: %+v", p)
 	}
 	time.Sleep(20 * time.Millisecond) // let it die before the reap
 	waitFor(t, 10*time.Second, "the reap", func() bool { l.reap(); return l.done })
-	if p.code != 9 {
-		t.Fatalf("code %d, want 9", p.code)
+	if p.code != 9 || l.code != 9 {
+		t.Fatalf("code %d (loop %d), want 9", p.code, l.code)
 	}
 }
 

@@ -6,7 +6,9 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"time"
 
+	"github.com/minispawn/minispawn/init/supervise"
 	"golang.org/x/sys/unix"
 )
 
@@ -45,21 +47,40 @@ func Run(opts Options) int {
 	// wait about a millisecond for os/signal to go idle, for nothing.
 
 	// Children inherited from whoever executed miniinit (a shell's
-	// background jobs) are reaped like any orphan; then the workloads.
+	// background jobs) are reaped like any orphan; then the workloads,
+	// as the machine orders them.
 	l.reap()
-	for _, w := range opts.Workloads {
-		l.start(w)
-	}
+	l.safely(func() { l.handle(supervise.Boot{}) })
 	code := l.run()
+	l.finish()
 	l.writeReport(code)
 	return code
+}
+
+// finish lets the output of the last workloads reach stdout and stderr (for
+// a moment at most: a stdout nobody reads must not keep miniinit alive)
+// and closes what the run opened.
+func (l *loop) finish() {
+	if l.out != nil {
+		l.out.flush(time.Second)
+	}
+	if l.notify != nil {
+		l.notify.Close()
+	}
+	if l.ctl != nil {
+		l.ctl.Close()
+	}
 }
 
 // setup runs the steps before the first workload starts. Their order
 // matters; each says why it comes where it does. An error here means
 // nothing was started, and Run exits with ExitSetup.
 func setup(opts Options, log *slog.Logger, logw *logWriter, stdio []uintptr) (*loop, error) {
-	l := &loop{log: log, logw: logw, opts: opts, self: unix.Getpid(), stdio: stdio, procs: map[int]*process{}}
+	l := &loop{
+		log: log, logw: logw, opts: opts, self: unix.Getpid(), stdio: stdio,
+		procs: map[int]*process{}, probes: map[int]*execProbe{}, works: map[string]*work{},
+		events: make(chan any, 256), devNull: -1,
+	}
 	parentAtStart := unix.Getppid()
 
 	// 1. Name: first, so that ps and /proc show "miniinit" from here on,
@@ -153,6 +174,68 @@ func setup(opts Options, log *slog.Logger, logw *logWriter, stdio []uintptr) (*l
 	//    miniinit holds it (tini's job control, without stealing the
 	//    terminal when miniinit is a shell's background job).
 	l.tty = foregroundTTY()
+	_, err = unix.IoctlGetTermios(0, unix.TCGETS)
+	l.ttyIn = err == nil
 
+	// 9. Supervision: after step 7, so that the descriptors opened here
+	//    (/dev/null, the notify socket, the output pipes' writer) are
+	//    not taken for inherited ones and closed.
+	if err := l.setupSupervision(); err != nil {
+		return nil, err
+	}
 	return l, nil
+}
+
+// setupSupervision makes the state machine and what the workloads need
+// from miniinit: /dev/null, the output writer and the notify socket
+// (supervised mode), the control socket when asked for.
+func (l *loop) setupSupervision() error {
+	o := &l.opts
+	mopts := supervise.Options{StopBudget: o.StopBudget, Routes: o.Routes}
+	if o.Seed != 0 {
+		mopts.Rand = supervise.NewRand(o.Seed)
+	}
+	m, err := supervise.New(specs(o.Workloads), mopts)
+	if err != nil {
+		return err
+	}
+	l.m = m
+	for _, w := range o.Workloads {
+		wk := &work{w: w}
+		l.works[w.Name] = wk
+		l.order = append(l.order, wk)
+		if w.Main {
+			l.main = wk
+		}
+	}
+	if fd, err := unix.Open("/dev/null", unix.O_RDWR|unix.O_CLOEXEC, 0); err == nil {
+		l.devNull = fd
+	}
+	if !o.Supervised {
+		return nil
+	}
+	// The service manager's NOTIFY_SOCKET, if miniinit was given one,
+	// is not the workloads' to use: they get miniinit's own.
+	l.environ = withoutKeys(l.environ, "NOTIFY_SOCKET")
+	l.out = newOutputMux(int(l.stdio[1]), int(l.stdio[2]))
+	n, err := listenNotify(notifyName(l.self))
+	if err != nil {
+		l.log.Warn("no notify socket: workloads with ready.notify will never be ready", "err", err)
+	} else {
+		l.notify = n
+		go func() {
+			for m := range n.out {
+				l.post(m)
+			}
+		}()
+	}
+	if o.Control != "" {
+		c, err := listenControl(o.Control, l)
+		if err != nil {
+			l.log.Warn("no control socket", "path", o.Control, "err", err)
+		} else {
+			l.ctl = c
+		}
+	}
+	return nil
 }

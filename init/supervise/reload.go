@@ -4,6 +4,7 @@ import (
 	"errors"
 	"reflect"
 	"slices"
+	"syscall"
 )
 
 // ErrShuttingDown is Reload's error once the shutdown has begun.
@@ -89,3 +90,6 @@ func (m *Machine) Reload(specs []Spec, changed []string) ([]Decision, error) {
 	m.out = nil
 	return out, nil
 }
+
+// SetRoutes replaces the signal routes (Options.Routes), for a reload.
+func (m *Machine) SetRoutes(routes map[syscall.Signal][]string) { m.routes = routes }

@@ -1,0 +1,216 @@
+package pid1
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/minispawn/minispawn/init/supervise"
+)
+
+// The control protocol (`miniinit ctl`, `miniinit health`, `minispawn
+// ctl`): one JSON request per connection on the control socket, one JSON
+// response, then the connection closes.
+//
+//	{"op": "status"}                          every workload's state
+//	{"op": "start", "name": "web"}            start web (and what it requires)
+//	{"op": "stop", "name": "web"}             stop web (and what requires it, first)
+//	{"op": "restart", "name": "web"}          stop web, start it again at once
+//	{"op": "signal", "name": "web", "signal": "SIGHUP"}
+//	{"op": "logs", "name": "web", "lines": 50}
+//	{"op": "health"}                          ok only when every essential (and
+//	                                          the main) workload is ready and healthy
+//	{"op": "reload"}                          read the configuration again; restart
+//	                                          only the workloads whose definition changed
+//
+// Every response has "ok" and, when not ok, "error".
+
+// ControlRequest is one request.
+type ControlRequest struct {
+	Op     string `json:"op"`
+	Name   string `json:"name,omitempty"`
+	Signal string `json:"signal,omitempty"`
+	Lines  int    `json:"lines,omitempty"`
+}
+
+// ControlResponse is the answer to one request; only the fields of its op
+// are set.
+type ControlResponse struct {
+	OK        bool               `json:"ok"`
+	Error     string             `json:"error,omitempty"`
+	Workloads []supervise.Status `json:"workloads,omitempty"`
+	Shutdown  *supervise.Summary `json:"shutdown,omitempty"`
+	Problems  []string           `json:"problems,omitempty"`
+	Lines     []string           `json:"lines,omitempty"`
+	Dropped   uint64             `json:"dropped,omitempty"`
+	Changed   []string           `json:"changed,omitempty"`
+}
+
+// ctlRequest is a request on its way to the loop, with where the answer
+// goes.
+type ctlRequest struct {
+	req   ControlRequest
+	reply chan ControlResponse
+}
+
+// onControl answers a control request, on the loop's goroutine.
+func (l *loop) onControl(c *ctlRequest) {
+	resp, err := l.control(c.req)
+	if err != nil {
+		resp.Error = err.Error()
+	} else {
+		resp.OK = true
+	}
+	c.reply <- resp // buffered: the connection's goroutine may have given up
+}
+
+func (l *loop) control(req ControlRequest) (ControlResponse, error) {
+	var resp ControlResponse
+	needName := func() error {
+		switch {
+		case req.Name == "":
+			return fmt.Errorf("%s: which workload?", req.Op)
+		case !l.m.Has(req.Name):
+			return fmt.Errorf("no workload is named %q", req.Name)
+		}
+		return nil
+	}
+	switch req.Op {
+	case "status":
+		resp.Workloads = l.m.Status()
+		if sum, ok := l.m.Shutdown(); ok {
+			resp.Shutdown = &sum
+		}
+	case "health":
+		ok, problems := l.m.Healthy()
+		resp.Problems = problems
+		if !ok {
+			return resp, &unhealthyError{problems}
+		}
+	case "start", "restart":
+		if err := needName(); err != nil {
+			return resp, err
+		}
+		if l.m.ShuttingDown() {
+			return resp, errors.New("shutting down")
+		}
+		if req.Op == "start" {
+			l.handle(supervise.StartRequested{Name: req.Name})
+		} else {
+			l.handle(supervise.RestartRequested{Name: req.Name})
+		}
+	case "stop":
+		if err := needName(); err != nil {
+			return resp, err
+		}
+		l.handle(supervise.StopRequested{Name: req.Name})
+	case "signal":
+		if err := needName(); err != nil {
+			return resp, err
+		}
+		sig, err := ParseSignal(req.Signal)
+		if err != nil {
+			return resp, err
+		}
+		p := l.works[req.Name].cur
+		if p == nil || !p.running {
+			return resp, fmt.Errorf("%s is not running", req.Name)
+		}
+		l.signalWorkload(p, sig)
+	case "logs":
+		if err := needName(); err != nil {
+			return resp, err
+		}
+		if l.out == nil {
+			return resp, errors.New("output is not kept (not supervised)")
+		}
+		resp.Lines, resp.Dropped = l.out.tail(req.Name, req.Lines)
+	case "reload":
+		changed, err := l.reload()
+		if err != nil {
+			return resp, err
+		}
+		resp.Changed = changed
+	default:
+		return resp, fmt.Errorf("unknown request %q (status, start, stop, restart, signal, logs, health, reload)", req.Op)
+	}
+	return resp, nil
+}
+
+// unhealthyError is the health answer when something is not healthy.
+type unhealthyError struct{ problems []string }
+
+func (e *unhealthyError) Error() string {
+	return fmt.Sprintf("not healthy: %d problem(s)", len(e.problems))
+}
+
+// reload reads the configuration again and hands the machine the new
+// workloads, naming those whose definition changed. A running process
+// keeps the definition it was started with until its next start.
+func (l *loop) reload() ([]string, error) {
+	if l.opts.Reload == nil {
+		return nil, errors.New("reload: miniinit was not started with a configuration file it can read again")
+	}
+	ws, routes, err := l.opts.Reload()
+	if err != nil {
+		return nil, fmt.Errorf("reload: %w", err)
+	}
+	next := l.opts
+	next.Workloads = ws
+	if err := next.validate(); err != nil {
+		return nil, fmt.Errorf("reload: %w", err)
+	}
+	var changed []string
+	for _, w := range ws {
+		if old, ok := l.works[w.Name]; ok && !reflect.DeepEqual(old.w, w) {
+			changed = append(changed, w.Name)
+		}
+	}
+	ds, err := l.m.Reload(specs(ws), changed)
+	if err != nil {
+		return nil, fmt.Errorf("reload: %w", err)
+	}
+	l.m.SetRoutes(routes)
+	l.opts.Routes = routes
+	// The new definitions take effect at each workload's next start.
+	var order []*work
+	l.main = nil
+	for _, w := range ws {
+		wk := l.works[w.Name]
+		if wk == nil {
+			wk = &work{}
+			l.works[w.Name] = wk
+		}
+		wk.w = w
+		order = append(order, wk)
+		if w.Main {
+			l.main = wk
+		}
+	}
+	for _, wk := range l.order {
+		if !containsWork(order, wk) {
+			order = append(order, wk) // removed, still reported
+		}
+	}
+	l.order = order
+	l.log.Info("reloaded", "changed", changed, "workloads", len(ws))
+	for _, d := range ds {
+		l.do(d)
+	}
+	l.armTimer()
+	return changed, nil
+}
+
+func containsWork(ws []*work, w *work) bool {
+	for _, x := range ws {
+		if x == w {
+			return true
+		}
+	}
+	return false
+}
+
+// controlTimeout bounds one control connection: reading the request,
+// the loop's answer, writing the response.
+const controlTimeout = 10 * time.Second

@@ -1,0 +1,148 @@
+package pid1
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// controlServer accepts control connections on a unix stream socket. The
+// socket is made with mode 0600 and, on top, only a peer with miniinit's
+// own uid (or root) is answered (SO_PEERCRED), so a workload running as
+// another user cannot stop its neighbours.
+type controlServer struct {
+	path string
+	file *os.File
+	done chan struct{}
+}
+
+// listenControl opens the socket at path (replacing a stale one) and
+// starts accepting; requests go to l's event loop.
+func listenControl(path string, l *loop) (*controlServer, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return nil, sysErr("control socket", err)
+	}
+	var st unix.Stat_t
+	if unix.Lstat(path, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFSOCK {
+		// Left by an earlier miniinit: a socket nobody listens on.
+		_ = unix.Unlink(path)
+	}
+	old := unix.Umask(0o077)
+	err = unix.Bind(fd, &unix.SockaddrUnix{Name: path})
+	unix.Umask(old)
+	if err != nil {
+		unix.Close(fd)
+		return nil, sysErr("bind "+path, err)
+	}
+	if err := unix.Listen(fd, 16); err != nil {
+		unix.Close(fd)
+		return nil, sysErr("listen "+path, err)
+	}
+	s := &controlServer{path: path, file: os.NewFile(uintptr(fd), path), done: make(chan struct{})}
+	go s.accept(l)
+	return s, nil
+}
+
+func (s *controlServer) accept(l *loop) {
+	defer close(s.done)
+	rc, err := s.file.SyscallConn()
+	if err != nil {
+		return
+	}
+	self := unix.Getuid()
+	for {
+		var nfd int
+		var aerr error
+		err := rc.Read(func(fd uintptr) bool {
+			nfd, _, aerr = unix.Accept4(int(fd), unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK)
+			return aerr != unix.EAGAIN
+		})
+		if err != nil {
+			return // closed
+		}
+		if aerr != nil {
+			continue
+		}
+		cred, err := unix.GetsockoptUcred(nfd, unix.SOL_SOCKET, unix.SO_PEERCRED)
+		if err != nil || (cred.Uid != 0 && int(cred.Uid) != self) {
+			unix.Close(nfd)
+			continue
+		}
+		go serveControl(os.NewFile(uintptr(nfd), s.path), l)
+	}
+}
+
+// serveControl answers one connection.
+func serveControl(f *os.File, l *loop) {
+	defer f.Close()
+	_ = f.SetDeadline(time.Now().Add(controlTimeout))
+	var resp ControlResponse
+	line, err := bufio.NewReaderSize(f, 4096).ReadSlice('\n')
+	var req ControlRequest
+	if err == nil {
+		err = json.Unmarshal(line, &req)
+	}
+	if err != nil {
+		resp.Error = "bad request: " + err.Error()
+	} else {
+		c := &ctlRequest{req: req, reply: make(chan ControlResponse, 1)}
+		select {
+		case l.events <- c:
+			select {
+			case resp = <-c.reply:
+			case <-time.After(controlTimeout):
+				resp.Error = "miniinit did not answer in time"
+			}
+		case <-time.After(controlTimeout):
+			resp.Error = "miniinit is busy"
+		}
+	}
+	b, _ := json.Marshal(resp)
+	_, _ = f.Write(append(b, '\n'))
+}
+
+// Close stops accepting and removes the socket.
+func (s *controlServer) Close() error {
+	err := s.file.Close()
+	<-s.done
+	_ = unix.Unlink(s.path)
+	return err
+}
+
+// Control sends one request to the control socket at path and returns
+// the response. A response that says not ok comes back with a nil error:
+// the caller decides (`miniinit health` exits 1).
+func Control(path string, req ControlRequest, timeout time.Duration) (ControlResponse, error) {
+	var resp ControlResponse
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return resp, sysErr("socket", err)
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil && !errors.Is(err, unix.EINPROGRESS) && !errors.Is(err, unix.EAGAIN) {
+		return resp, sysErr("connect "+path, err)
+	}
+	_ = f.SetDeadline(time.Now().Add(timeout))
+	b, err := json.Marshal(req)
+	if err != nil {
+		return resp, err
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		return resp, fmt.Errorf("send to %s: %w", path, err)
+	}
+	line, err := bufio.NewReaderSize(f, 1<<20).ReadSlice('\n')
+	if err != nil {
+		return resp, fmt.Errorf("read from %s: %w", path, err)
+	}
+	if err := json.Unmarshal(line, &resp); err != nil {
+		return resp, fmt.Errorf("read from %s: %w", path, err)
+	}
+	return resp, nil
+}

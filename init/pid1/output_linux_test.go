@@ -1,0 +1,215 @@
+package pid1
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// capture is a pipe standing for miniinit's stdout or stderr, read into
+// a buffer by a goroutine; paused, nobody reads it.
+type capture struct {
+	r, w *os.File
+	buf  bytes.Buffer
+	done chan struct{}
+}
+
+func newCapture(t *testing.T, start bool) *capture {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &capture{r: r, w: w, done: make(chan struct{})}
+	t.Cleanup(func() { w.Close(); r.Close() })
+	if start {
+		c.start()
+	}
+	return c
+}
+
+func (c *capture) start() {
+	go func() {
+		defer close(c.done)
+		c.buf.ReadFrom(c.r)
+	}()
+}
+
+// text closes the write end and returns all that was written.
+func (c *capture) text(t *testing.T) string {
+	t.Helper()
+	c.w.Close()
+	select {
+	case <-c.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("capture never ended")
+	}
+	return c.buf.String()
+}
+
+// writeTo writes s into w, closes it, as a workload would.
+func writeTo(t *testing.T, w *os.File, s string) {
+	t.Helper()
+	if _, err := w.WriteString(s); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+}
+
+func TestOutputPrefixAndTail(t *testing.T) {
+	out, errs := newCapture(t, true), newCapture(t, true)
+	m := newOutputMux(int(out.w.Fd()), int(errs.w.Fd()))
+	o, e, err := m.open("web", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o2, e2, err := m.open("db", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTo(t, o, "one\ntwo\nno newline at the end")
+	writeTo(t, e, "oops\n")
+	writeTo(t, o2, "plain\n")
+	writeTo(t, e2, "")
+	m.flush(5 * time.Second)
+	if got, want := out.text(t), "web: one\nweb: two\nweb: no newline at the end\nplain\n"; got != want && got != "plain\n"+strings.TrimSuffix(want, "plain\n") {
+		t.Errorf("stdout %q, want %q (in either workload order)", got, want)
+	}
+	if got := errs.text(t); got != "web: oops\n" {
+		t.Errorf("stderr %q", got)
+	}
+	tail, dropped := m.tail("web", 0)
+	if strings.Join(tail, "|") != "one|two|no newline at the end|oops" && strings.Join(tail, "|") != "oops|one|two|no newline at the end" {
+		t.Errorf("tail %q", tail)
+	}
+	if dropped != 0 {
+		t.Errorf("dropped %d", dropped)
+	}
+	if tail, _ := m.tail("web", 1); len(tail) != 1 {
+		t.Errorf("tail 1: %q", tail)
+	}
+	if tail, _ := m.tail("nobody", 5); tail != nil {
+		t.Errorf("tail of an unknown workload: %q", tail)
+	}
+}
+
+// TestOutputTailBounded: only the last tailLines lines are kept, each
+// cut to tailLineMax; a long line passes through whole, in pieces.
+func TestOutputTailBounded(t *testing.T) {
+	out, errs := newCapture(t, true), newCapture(t, true)
+	m := newOutputMux(int(out.w.Fd()), int(errs.w.Fd()))
+	o, e, _ := m.open("w", false)
+	e.Close()
+	var b strings.Builder
+	for i := range 500 {
+		fmt.Fprintf(&b, "line %d\n", i)
+	}
+	long := strings.Repeat("x", 3*outputChunk)
+	b.WriteString(long + "\n")
+	writeTo(t, o, b.String())
+	m.flush(5 * time.Second)
+	got := out.text(t)
+	if !strings.HasPrefix(got, "line 0\nline 1\n") || strings.ReplaceAll(got, "\n", "") != strings.ReplaceAll(b.String(), "\n", "") {
+		t.Errorf("output altered (%d bytes, want %d)", len(got), b.Len())
+	}
+	tail, _ := m.tail("w", 0)
+	// The last 100 lines: 401..499, then the long line's three pieces
+	// (each outputChunk long, so cut) and its empty end.
+	if len(tail) != tailLines || tail[0] != "line 403" {
+		t.Errorf("tail has %d lines, from %q", len(tail), tail[0])
+	}
+	for _, l := range tail {
+		if len(l) > tailLineMax {
+			t.Fatalf("tail line of %d bytes", len(l))
+		}
+	}
+	if last := tail[len(tail)-1]; last != strings.Repeat("x", tailLineMax) {
+		t.Errorf("last tail line %q...", last[:20])
+	}
+}
+
+// TestOutputBlockedStdoutDrops: with miniinit's stdout blocked, a
+// workload writing a lot is never held up; what cannot be queued is
+// dropped and counted, and said on stderr once stdout moves again.
+func TestOutputBlockedStdoutDrops(t *testing.T) {
+	out, errs := newCapture(t, false), newCapture(t, true) // nobody reads stdout yet
+	m := newOutputMux(int(out.w.Fd()), int(errs.w.Fd()))
+	o, e, _ := m.open("chatty", true)
+	e.Close()
+	line := strings.Repeat("y", 99) + "\n"
+	const total = 8 << 20 // far beyond the pipe and the queue
+	done := make(chan time.Duration)
+	go func() {
+		start := time.Now()
+		chunk := strings.Repeat(line, 100)
+		for n := 0; n < total; n += len(chunk) {
+			if _, err := o.WriteString(chunk); err != nil {
+				break
+			}
+		}
+		o.Close()
+		done <- time.Since(start)
+	}()
+	select {
+	case d := <-done:
+		t.Logf("8 MiB written in %v with stdout blocked", d)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the workload was held up by a blocked stdout")
+	}
+	if q := m.queued.Load(); q > outputQueueBytes {
+		t.Errorf("queue holds %d bytes, above the bound %d", q, outputQueueBytes)
+	}
+	out.start() // stdout moves again
+	m.flush(10 * time.Second)
+	_, dropped := m.tail("chatty", 0)
+	if dropped == 0 {
+		t.Fatal("nothing dropped")
+	}
+	got := out.text(t)
+	lines := uint64((total + 100*len(line) - 1) / (100 * len(line)) * 100) // whole chunks
+	if n := uint64(strings.Count(got, "\n")); n+dropped != lines {
+		t.Errorf("%d lines written + %d dropped != %d", n, dropped, lines)
+	}
+	if note := errs.text(t); !strings.Contains(note, "miniinit: chatty: ") || !strings.Contains(note, "lines of output dropped") {
+		t.Errorf("no drop notice on stderr: %q", note)
+	}
+	if d := m.dropped(); d["chatty"] != dropped {
+		t.Errorf("dropped() %v", d)
+	}
+}
+
+// TestOutputReadersPark: an idle workload's readers hold no thread (they
+// wait in Go's poller).
+func TestOutputReadersPark(t *testing.T) {
+	out, errs := newCapture(t, true), newCapture(t, true)
+	m := newOutputMux(int(out.w.Fd()), int(errs.w.Fd()))
+	before := threads(t)
+	var ws []*os.File
+	for i := range 20 {
+		o, e, err := m.open(fmt.Sprint("w", i), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws = append(ws, o, e)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if after := threads(t); after > before+2 {
+		t.Errorf("threads %d -> %d for 40 idle readers", before, after)
+	}
+	for _, w := range ws {
+		w.Close()
+	}
+	m.flush(5 * time.Second)
+}
+
+func threads(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Skip(err)
+	}
+	return len(ents)
+}
