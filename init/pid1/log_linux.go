@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"runtime"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -33,19 +34,36 @@ import (
 // selfRaised are the signals a write by miniinit can raise at miniinit.
 var selfRaised = []unix.Signal{unix.SIGPIPE, unix.SIGTTIN, unix.SIGTTOU, unix.SIGXFSZ}
 
-// logWriter queues log lines for the writer thread.
+// logWriter queues log lines for the writer thread, which it starts with
+// the first line: a run that logs nothing (the usual one, at the default
+// level) never pays for the extra OS thread, nor for the queue.
 type logWriter struct {
-	fd     int
-	prefix []byte
-	lines  chan []byte
-	done   chan struct{}
+	fd      int
+	prefix  []byte
+	once    sync.Once
+	started bool // set inside once: read only after once.Do
+	lines   chan []byte
+	done    chan struct{}
 }
 
-// startLogWriter starts the writer thread for fd; Close stops it after
-// writing everything queued.
-func startLogWriter(fd int, prefix string) *logWriter {
-	w := &logWriter{fd: fd, prefix: []byte(prefix), lines: make(chan []byte, 1024), done: make(chan struct{})}
-	ready := make(chan struct{})
+// newLogWriter returns a writer for fd. Its thread starts with the first
+// line; Close stops it after writing everything queued.
+func newLogWriter(fd int, prefix string) *logWriter {
+	return &logWriter{fd: fd, prefix: []byte(prefix)}
+}
+
+// queue hands b to the writer thread, starting the thread if b is the
+// first line. There is no handshake with the thread: it blocks the
+// self-raised signals before it takes the first line off the queue, so no
+// line is ever written without that protection.
+func (w *logWriter) queue(b []byte) {
+	w.once.Do(w.start)
+	w.lines <- b
+}
+
+func (w *logWriter) start() {
+	w.started = true
+	w.lines, w.done = make(chan []byte, 1024), make(chan struct{})
 	go func() {
 		// Locked for good: when this goroutine returns, the thread exits
 		// with it, and the signals pending on it go too.
@@ -57,35 +75,37 @@ func startLogWriter(fd int, prefix string) *logWriter {
 		// If blocking fails the writes still work; they lose only the
 		// protection described above.
 		_ = unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil)
-		close(ready)
 		for b := range w.lines {
 			writeAll(w.fd, b)
 		}
 		close(w.done)
 	}()
-	<-ready
-	return w
 }
 
 // Write queues one line; slog hands over a whole record per call.
 func (w *logWriter) Write(p []byte) (int, error) {
 	b := make([]byte, 0, len(w.prefix)+len(p))
 	b = append(append(b, w.prefix...), p...)
-	w.lines <- b
+	w.queue(b)
 	return len(p), nil
 }
 
 // WriteRaw queues b as it is, without the prefix: the JSON report on
 // stderr stays one parseable line.
 func (w *logWriter) WriteRaw(b []byte) {
-	w.lines <- bytes.Clone(b)
+	w.queue(bytes.Clone(b))
 }
 
-// Close writes what is queued and stops the thread. Nothing may be logged
-// after it.
+// Close writes what is queued and stops the thread, if a line ever
+// started it. Nothing may be logged after it.
 func (w *logWriter) Close() {
+	// Without a thread, a queue of its own to close: a stray line after
+	// Close then fails as it would after the thread's end.
+	w.once.Do(func() { w.lines = make(chan []byte) })
 	close(w.lines)
-	<-w.done
+	if w.started {
+		<-w.done
+	}
 }
 
 // writeAll writes b to fd, waiting out EAGAIN on a descriptor someone left
@@ -120,7 +140,7 @@ func newLogger(verbosity int) (*slog.Logger, *logWriter) {
 	case verbosity == 1:
 		level = slog.LevelInfo
 	}
-	w := startLogWriter(2, "miniinit: ")
+	w := newLogWriter(2, "miniinit: ")
 	h := slog.NewTextHandler(w, &slog.HandlerOptions{
 		Level: level,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
