@@ -5,7 +5,8 @@
 #
 # On the host: build the test binaries static (go test -c), take the
 # prebuilt bin/miniinit and bin/minispawn (make build; the guest has no Go
-# toolchain, so TestMain uses them through MINISPAWN_TEST_BINDIR), share
+# toolchain, so TestMain uses them through MINISPAWN_TEST_BINDIR, where
+# the helper programs tests build are prebuilt too), share
 # the repository read-only for testdata/ and contrib/examples/, and boot.
 # Usage: test-vm.sh [--cgroup v2|hybrid|v1] [go test flags for both, e.g.
 #        -test.run 'TestOOM|TestDemo']
@@ -31,6 +32,12 @@ work=$(mktemp -d /tmp/minispawn-test-vm.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/bin"
 cp "$bin/miniinit" "$bin/minispawn" "$work/bin/"
+# Helper programs that tests build with go at run time, prebuilt for the
+# guest as $MINISPAWN_TEST_BINDIR/NAME.
+for helper in "$repo"/cmd/minispawn/testdata/attack; do
+	[ -d "$helper" ] || continue
+	(cd "$repo" && CGO_ENABLED=0 go build -o "$work/bin/${helper##*/}" "./${helper#"$repo"/}")
+done
 # Each package: NAME DIR (the test binary runs in DIR, as go test would).
 pkgs=("cgroup cgroup" "minispawn cmd/minispawn")
 for p in "${pkgs[@]}"; do
