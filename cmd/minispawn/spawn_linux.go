@@ -191,6 +191,11 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	if err != nil {
 		return 0, fmt.Errorf("detect cgroup hierarchy: %w", err)
 	}
+	// 4a. Under systemd, below the unit's cgroup, or a transient scope's
+	// (systemd_linux.go): systemd and minispawn never share a cgroup.
+	if layout, err = serviceCgroup(layout, plan, log); err != nil {
+		return 0, fmt.Errorf("place the cgroup under systemd: %w", err)
+	}
 	cg, err := createCgroup(layout, plan)
 	if err != nil {
 		return 0, fmt.Errorf("create cgroup: %w", err)
