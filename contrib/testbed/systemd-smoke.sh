@@ -5,7 +5,8 @@
 #   unit      minispawn-demo.service (Type=notify, RemainAfterExit=yes,
 #             ExecStart=minispawn -c contrib/examples/demo.toml) starts: the
 #             start job ends only once minispawn sent READY=1
-#   exited    the demo ran to its end: active/exited, Result=success, status 0
+#   exited    the demo ran to its end: active/exited (or inactive/dead after
+#             STOPPING=1), with Result=success and exit status 0
 #   journal   the container's output reached the journal
 # Usage: systemd-smoke.sh REPO BINDIR
 # Last line: "systemd: N passed, N failed".
@@ -38,6 +39,9 @@ NotifyAccess=main
 RemainAfterExit=yes
 ExecStart=$bindir/minispawn -c $repo/contrib/examples/demo.toml
 TimeoutStartSec=60
+# How the run ended, kept after the unit stopped (an inactive unit may be
+# unloaded, which resets its ExecMain* properties).
+ExecStopPost=/bin/sh -c 'echo "\$SERVICE_RESULT \$EXIT_CODE \$EXIT_STATUS" >/run/minispawn-demo.result'
 UNIT
 systemctl daemon-reload
 timeout 90 systemctl start $unit
@@ -45,13 +49,28 @@ rc=$?
 # With NotifyAccess=main, a main process that exits before READY=1 fails
 # the start (Result=protocol): success here means minispawn sent READY=1.
 check unit $rc "systemctl start $unit exited $rc"
-# READY=1 comes before the workload ends: wait for the end, bounded.
+# READY=1 comes before the workload ends. A clean end is active/exited
+# (RemainAfterExit=yes), or inactive/dead when minispawn said STOPPING=1 as
+# the container ended (systemd then stops the unit rather than keep it, and
+# ExecStopPost records how the main process ended).
+state=
 for _ in $(seq 100); do
-	[ "$(systemctl show $unit -p SubState --value)" = running ] || break
+	state=$(systemctl show $unit -p ActiveState -p SubState --value | paste -sd/)
+	case $state in active/exited | inactive/dead | failed/*) break ;; esac
 	sleep 0.1
 done
-show=$(systemctl show $unit -p ActiveState -p SubState -p Result -p ExecMainStatus | sort | tr '\n' ' ')
-[ "$show" = "ActiveState=active ExecMainStatus=0 Result=success SubState=exited " ]
+case $state in
+active/exited)
+	how=$(systemctl show $unit -p Result -p ExecMainCode -p ExecMainStatus --value | paste -sd' ')
+	[ "$how" = "success 1 0" ]
+	;;
+inactive/dead)
+	how=$(cat /run/minispawn-demo.result 2>/dev/null)
+	[ "$how" = "success exited 0" ]
+	;;
+*) how=; false ;;
+esac
+show="$state, result/code/status: $how"
 check exited $? "$show"
 # journald takes the unit's stdout through a stream: it may lag a little.
 ok=1
