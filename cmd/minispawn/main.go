@@ -191,7 +191,8 @@ func run(argv []string) int {
 	if o.verbose {
 		level = slog.LevelDebug
 	}
-	log := newLogger(os.Stderr, "minispawn", level)
+	// Structured journal entries when stderr is the journal (journal.go).
+	log := newServiceLogger(os.Stderr, level)
 	slog.SetDefault(log)
 	if o.cmd == "check" {
 		o.dryRun = true
