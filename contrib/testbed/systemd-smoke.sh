@@ -2,7 +2,8 @@
 # Runs inside the test bed under systemd (as /testbed/script, from
 # test-systemd.sh): the smoke test of the systemd tier.
 #   boot      systemd is PID 1 and the system finished booting
-#   unit      minispawn-demo.service (Type=notify, RemainAfterExit=yes,
+#   unit      minispawn-demo.service (Type=notify, Delegate=yes,
+#             RemainAfterExit=yes,
 #             ExecStart=minispawn -c contrib/examples/demo.toml) starts: the
 #             start job ends only once minispawn sent READY=1
 #   exited    the demo ran to its end: active/exited (or inactive/dead after
@@ -37,6 +38,11 @@ Description=minispawn demo container
 Type=notify
 NotifyAccess=main
 RemainAfterExit=yes
+# As contrib/systemd/minispawn@.service: the container goes below the
+# unit's cgroup, so its output is the unit's in the journal. (Without
+# Delegate=yes minispawn makes a scope of its own, and the output is the
+# scope's.)
+Delegate=yes
 ExecStart=$bindir/minispawn -c $repo/contrib/examples/demo.toml
 TimeoutStartSec=60
 # How the run ended, kept after the unit stopped (an inactive unit may be
