@@ -54,9 +54,9 @@ func cgroupDriver(fromFile config.CgroupDriver, env string) (config.CgroupDriver
 // v2: one hierarchy, the controllers those of UNIT's cgroup.controllers
 // that minispawn uses (controllersOf reads them); the required ones must
 // be there. v1: every controller's hierarchy at its own UNIT directory,
-// where systemd made one (exists); a hierarchy where it did not (a v1
-// controller systemd does not manage) stays at its root, and a note says
-// so.
+// where systemd made one (exists); the controllers of hierarchies where
+// it did not (v1 controllers systemd does not manage) stay at the
+// hierarchy's root, and are returned in order.
 func delegatedLayout(l *cgroup.Layout, unit string, controllersOf func(dir string) ([]string, error),
 	exists func(dir string) bool) (*cgroup.Layout, []string, error) {
 	if !path.IsAbs(unit) {
@@ -87,18 +87,17 @@ func delegatedLayout(l *cgroup.Layout, unit string, controllersOf func(dir strin
 		return cgroup.V2Layout(dir, use...), nil, nil
 	}
 	mounts := map[string]string{}
-	var notes []string
+	var atRoot []string
 	for c, m := range l.Mounts {
-		dir := filepath.Join(m, unit)
-		if exists(dir) {
+		if dir := filepath.Join(m, unit); exists(dir) {
 			mounts[c] = dir
 			continue
 		}
 		mounts[c] = m
-		notes = append(notes, fmt.Sprintf("systemd made no %s for the unit; the %s hierarchy is used at its root", dir, c))
+		atRoot = append(atRoot, c)
 	}
-	slices.Sort(notes)
-	return cgroup.V1Layout(mounts), notes, nil
+	slices.Sort(atRoot)
+	return cgroup.V1Layout(mounts), atRoot, nil
 }
 
 // scopeName is the transient scope for container name started by hand.

@@ -94,12 +94,15 @@ func serviceCgroup(layout *cgroup.Layout, plan *Plan, log *slog.Logger) (*cgroup
 		}
 	}
 	// 4. The container's cgroup goes below the unit's.
-	sub, notes, err := delegatedLayout(layout, unitPath, readControllers, dirExists)
+	sub, atRoot, err := delegatedLayout(layout, unitPath, readControllers, dirExists)
 	if err != nil {
 		return nil, err
 	}
-	for _, n := range notes {
-		log.Warn(n)
+	if len(atRoot) > 0 {
+		// A hybrid host whose systemd manages no v1 controller: there
+		// is no unit directory to go below in those hierarchies.
+		log.Warn("systemd keeps no cgroup v1 directory for the unit in these hierarchies; the container's goes to minispawn/ at their root",
+			"unit", unit, "controllers", strings.Join(atRoot, ","))
 	}
 	log.Debug("cgroup below the unit's", "unit", unit, "cgroup", unitPath, "delegated", delegated)
 	return sub, nil
