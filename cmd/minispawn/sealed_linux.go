@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,37 +15,70 @@ import (
 // /proc/1/exe for writing reaches this memfd, never the host's binary
 // (the attack class of CVE-2019-5736).
 func sealedCopy(name, path string, data []byte) (*os.File, error) {
-	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	f, src, err := openCopy(name, path)
 	if err != nil {
-		return nil, fmt.Errorf("memfd_create %s: %w", name, errnoErr(err))
+		return nil, err
 	}
-	f := os.NewFile(uintptr(fd), "memfd:"+name)
-	if path != "" {
-		src, err := os.Open(path)
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
-		err = copyFile(f, src)
-		src.Close()
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("copy %s into memfd: %w", path, err)
-		}
-	} else if _, err := f.Write(data); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("write memfd %s: %w", name, err)
-	}
-	seals := unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
-	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("seal memfd %s: %w", name, errnoErr(err))
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	if err := fillAndSeal(f, src, name, path, data); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return f, nil
+}
+
+// sealedCopyLater is sealedCopy of path, with the copy made in the
+// background: it returns the memfd at once, and wait, which returns when
+// the copy is complete and sealed (the same error on every call). Copying
+// miniinit takes a millisecond or two, which the steps between the memfd's
+// creation and its first use (cgroup, clone, the second stage's start)
+// hide. The caller must call wait before anyone may execute the copy, and
+// before closing the file.
+func sealedCopyLater(name, path string) (f *os.File, wait func() error, err error) {
+	f, src, err := openCopy(name, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- fillAndSeal(f, src, name, path, nil) }()
+	return f, sync.OnceValue(func() error { return <-done }), nil
+}
+
+// openCopy makes the memfd, and opens path when there is one.
+func openCopy(name, path string) (*os.File, *os.File, error) {
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, nil, fmt.Errorf("memfd_create %s: %w", name, errnoErr(err))
+	}
+	f := os.NewFile(uintptr(fd), "memfd:"+name)
+	if path == "" {
+		return f, nil, nil
+	}
+	src, err := os.Open(path)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, src, nil
+}
+
+// fillAndSeal writes src (closing it), or data when src is nil, into f,
+// seals f and rewinds it.
+func fillAndSeal(f, src *os.File, name, path string, data []byte) error {
+	if src != nil {
+		err := copyFile(f, src)
+		src.Close()
+		if err != nil {
+			return fmt.Errorf("copy %s into memfd: %w", path, err)
+		}
+	} else if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("write memfd %s: %w", name, err)
+	}
+	seals := unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals); err != nil {
+		return fmt.Errorf("seal memfd %s: %w", name, errnoErr(err))
+	}
+	_, err := f.Seek(0, io.SeekStart)
+	return err
 }
 
 // copyFile copies all of src to dst with sendfile(2): the kernel copies

@@ -81,3 +81,37 @@ func TestCopyFileFromPipe(t *testing.T) {
 		t.Fatalf("copied %d bytes, want %d equal ones", len(got), len(data))
 	}
 }
+
+// TestSealedCopyLater: after wait the memfd holds the file's bytes and is
+// sealed; wait gives the same answer twice; a missing file fails at once.
+func TestSealedCopyLater(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789abcdef"), 64*1024) // 1 MiB
+	path := filepath.Join(t.TempDir(), "bin")
+	if err := os.WriteFile(path, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, wait, err := sealedCopyLater("test", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := wait(); err != nil {
+		t.Fatalf("second wait: %v", err)
+	}
+	got, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatalf("memfd holds %d bytes that differ from the file's %d", len(got), len(data))
+	}
+	if _, err := unix.Pwrite(int(f.Fd()), []byte("x"), 0); !errors.Is(err, unix.EPERM) {
+		t.Fatalf("write to the sealed copy: %v, want EPERM", err)
+	}
+	if _, _, err := sealedCopyLater("test", filepath.Join(t.TempDir(), "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("missing source: %v, want ErrNotExist", err)
+	}
+}

@@ -128,7 +128,8 @@ func findInit(flagPath string) (string, error) {
 //     (an ephemeral root is built inside the container's mount namespace,
 //     where nothing can outlive the container).
 //  3. miniinit and the configuration go into sealed memfds, before any
-//     namespace exists, so the container never sees a host path to them.
+//     namespace exists, so the container never sees a host path to them
+//     (miniinit's is copied and sealed meanwhile, before step 6's plan).
 //  4. The cgroup is created with its limits before the first process, so
 //     no process of the container ever runs unlimited.
 //  5. The second stage is cloned into new namespaces, on a locked thread
@@ -174,12 +175,17 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 		defer rootTree.Close()
 	}
 
-	// 3. Sealed copies.
-	initFile, err := sealedCopy("miniinit", plan.Init, nil)
+	// 3. Sealed copies. miniinit's is filled in the background while
+	// steps 4-6 run: the child gets the descriptor at the clone, but may
+	// execute it only once it has the plan, which goes after the seal.
+	initFile, initSealed, err := sealedCopyLater("miniinit", plan.Init)
 	if err != nil {
 		return 0, fmt.Errorf("seal miniinit %s: %w", plan.Init, err)
 	}
-	defer initFile.Close()
+	defer func() {
+		initSealed() // the copy writes to initFile until then
+		initFile.Close()
+	}()
 	cfgFile, err := sealedCopy("config", "", configData)
 	if err != nil {
 		return 0, err
@@ -342,6 +348,9 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 		if err := cg.Add(pid); err != nil {
 			return abort(fmt.Errorf("move the container into its cgroup: %w", err))
 		}
+	}
+	if err := initSealed(); err != nil {
+		return abort(fmt.Errorf("seal miniinit %s: %w", plan.Init, err))
 	}
 	if err := json.NewEncoder(syncW).Encode(plan); err != nil {
 		return abort(fmt.Errorf("send the plan to the container: %w", err))
