@@ -193,7 +193,8 @@ type Workload struct {
 	// Capabilities, when set, is the workload's capability bounding set
 	// (within the container's).
 	Capabilities []string `toml:"capabilities"`
-	// Stdin is "null" (default) or "inherit".
+	// Stdin is "null" or "inherit"; default "inherit" for the main
+	// workload, "null" for the others.
 	Stdin Stdin `toml:"stdin"`
 	// LogPrefix prefixes each line of its output with its name.
 	LogPrefix bool `toml:"log_prefix"`

@@ -17,7 +17,8 @@ import "time"
 //	workload.restart          = "never"
 //	workload.stop_signal      = SIGTERM
 //	workload.stop_timeout     = DefaultStopTimeout (5s)
-//	workload.stdin            = "null"
+//	workload.stdin            = "inherit" for the main workload, "null"
+//	                            for the others
 //	workload.backoff          = 100ms initial (unless written, "0s" too),
 //	                            30s max, multiplier 2, jitter 0.2,
 //	                            reset_after 30s
@@ -53,7 +54,6 @@ func applyDefaults(c *Config, defined func(path) bool) {
 		}
 		w.Kind = cmpOr(w.Kind, KindLongrun)
 		w.Restart = cmpOr(w.Restart, RestartNever)
-		w.Stdin = cmpOr(w.Stdin, StdinNull)
 		if w.StopSignal == 0 {
 			w.StopSignal = 15 // SIGTERM
 		}
@@ -87,6 +87,17 @@ func applyDefaults(c *Config, defined func(path) bool) {
 	// With several, validation has made sure exactly one says so.
 	if len(c.Workloads) == 1 {
 		c.Workloads[0].Main = true
+	}
+	// stdin: the main workload keeps the container's, as docker run -i
+	// and a terminal expect; the others read /dev/null.
+	for i := range c.Workloads {
+		w := &c.Workloads[i]
+		if w.Stdin == "" {
+			w.Stdin = StdinNull
+			if w.Main {
+				w.Stdin = StdinInherit
+			}
+		}
 	}
 	applySystemdDefaults(c, defined) // systemd.go
 }

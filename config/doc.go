@@ -273,8 +273,10 @@
 //	# Its capability bounding set, within the container's. Default: the
 //	# container's.
 //	capabilities = ["CAP_NET_BIND_SERVICE"]
-//	# Standard input: "null" (default: /dev/null) or "inherit"
-//	# (miniinit's own, such as a terminal).
+//	# Standard input: "null" (/dev/null) or "inherit" (miniinit's own,
+//	# such as a terminal; a workload reading a terminal also writes to
+//	# it directly, without prefix or tail). Default: "inherit" for the
+//	# main workload, "null" for the others.
 //	stdin = "null"
 //	# Prefix every line it writes to stdout and stderr with "web: ".
 //	# Default false.

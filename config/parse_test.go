@@ -251,7 +251,12 @@ func withSupervisionDefaults(c Config) Config {
 		w := &c.Workloads[i]
 		w.Kind = cmp.Or(w.Kind, "longrun")
 		w.Restart = cmp.Or(w.Restart, "never")
-		w.Stdin = cmp.Or(w.Stdin, "null")
+		if w.Stdin == "" {
+			w.Stdin = "null"
+			if w.Main || len(c.Workloads) == 1 {
+				w.Stdin = "inherit"
+			}
+		}
 		w.StopSignal = cmp.Or(w.StopSignal, 15)
 		if w.StopTimeout.Duration == 0 {
 			w.StopTimeout.Duration = 5 * time.Second

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"syscall"
 
 	"github.com/minispawn/minispawn/config"
 	"github.com/minispawn/minispawn/init/pid1"
@@ -47,30 +48,57 @@ func readFD(fd int) ([]byte, error) {
 	return data, nil
 }
 
-// fromConfig fills o's workloads from cfg, and grace and report unless the
-// command line set them. Every workload is started; the main one decides
-// the exit. (Supervision of the others, with restarts, comes later; this is
-// its seam.)
-func fromConfig(o *pid1.Options, cfg *config.Config) {
-	main := cfg.MainWorkload()
-	for i := range cfg.Workloads {
-		w := &cfg.Workloads[i]
-		var env []string
-		for _, k := range slices.Sorted(maps.Keys(w.Env)) {
-			env = append(env, k+"="+w.Env[k])
-		}
-		o.Workloads = append(o.Workloads, pid1.Workload{
-			Name: w.Name,
-			Args: append([]string{w.Command}, w.Args...),
-			Env:  env,
-			Dir:  w.Cwd,
-			Main: w == main,
-		})
-	}
+// fromConfig fills o from cfg: supervised workloads, the stop budget,
+// signal routes and the control socket; grace and report unless the
+// command line set them. reread, when not nil, reads the configuration
+// again, for `miniinit ctl reload`.
+func fromConfig(o *pid1.Options, cfg *config.Config, reread func() (*config.Config, error)) {
+	o.Supervised = true
+	o.Workloads = workloadsOf(cfg)
+	o.StopBudget = cfg.Init.StopBudget.Duration
+	o.Routes = cfg.Routes()
+	o.Control = cfg.Init.Control
 	if o.Grace == 0 {
 		o.Grace = cfg.Init.Grace.Duration
 	}
 	if o.Report == "" {
 		o.Report = cfg.Init.Report
 	}
+	if reread != nil {
+		o.Reload = func() ([]pid1.Workload, map[syscall.Signal][]string, error) {
+			next, err := reread()
+			if err != nil {
+				return nil, nil, err
+			}
+			return workloadsOf(next), next.Routes(), nil
+		}
+	}
+}
+
+// workloadsOf turns the file's workloads into pid1's.
+func workloadsOf(cfg *config.Config) []pid1.Workload {
+	specs := cfg.SuperviseSpecs()
+	var out []pid1.Workload
+	for i := range cfg.Workloads {
+		w := &cfg.Workloads[i]
+		var env []string
+		for _, k := range slices.Sorted(maps.Keys(w.Env)) {
+			env = append(env, k+"="+w.Env[k])
+		}
+		out = append(out, pid1.Workload{
+			Name:       w.Name,
+			Args:       append([]string{w.Command}, w.Args...),
+			Env:        env,
+			Dir:        w.Cwd,
+			Main:       specs[i].Main,
+			Policy:     specs[i],
+			EnvFiles:   w.EnvFiles,
+			StdinNull:  w.Stdin == config.StdinNull,
+			Prefix:     w.LogPrefix,
+			ReadyFD:    w.Ready.FD,
+			ReadyProbe: pid1.Probe{Exec: w.Ready.Exec, TCP: w.Ready.TCP, HTTP: w.Ready.HTTP},
+			Health:     pid1.Probe{Exec: w.Health.Exec, TCP: w.Health.TCP, HTTP: w.Health.HTTP},
+		})
+	}
+	return out
 }

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/minispawn/minispawn/config"
 	"github.com/minispawn/minispawn/init/pid1"
 )
 
@@ -314,7 +315,9 @@ func (c *cli) argv() []string {
 func usage() string {
 	var b strings.Builder
 	b.WriteString("usage: miniinit [flags] [--] command [args...]\n")
-	b.WriteString("       miniinit [flags] -c file.toml\n\n")
+	b.WriteString("       miniinit [flags] -c file.toml\n")
+	b.WriteString("       miniinit ctl [-s SOCKET | -c FILE] status|start|stop|restart|signal|logs|health|reload\n")
+	b.WriteString("       miniinit health [-s SOCKET | -c FILE]\n\n")
 	b.WriteString("A small init: reaps every child, forwards signals to the workload, drains what\n")
 	b.WriteString("is left when it ends, and exits with its code (125 when miniinit itself fails).\n\n")
 	for _, f := range flagTable {
@@ -357,6 +360,10 @@ func (c *cli) options() (pid1.Options, error) {
 	if err != nil {
 		return o, err
 	}
-	fromConfig(&o, cfg)
+	var reread func() (*config.Config, error)
+	if c.config != "" {
+		reread = func() (*config.Config, error) { return loadConfig(c) }
+	}
+	fromConfig(&o, cfg, reread)
 	return o, nil
 }

@@ -28,6 +28,11 @@ func main() {
 	// When miniinit executes itself to set LISTEN_PID, this does that
 	// and never returns.
 	pid1.MaybeListenShim(os.Args)
+	if len(os.Args) > 1 && (os.Args[1] == "ctl" || os.Args[1] == "health") {
+		// The control client: a command of miniinit's own, never a
+		// workload (run a program named so with "miniinit -- ctl").
+		os.Exit(runCtl(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	}
 	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 

@@ -30,7 +30,12 @@ func listenControl(path string, l *loop) (*controlServer, error) {
 	}
 	var st unix.Stat_t
 	if unix.Lstat(path, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFSOCK {
-		// Left by an earlier miniinit: a socket nobody listens on.
+		// Left by an earlier miniinit, if nobody answers on it; one that
+		// answers belongs to a miniinit that still runs.
+		if _, err := Control(path, ControlRequest{Op: "health"}, time.Second); err == nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("control socket %s: another miniinit answers on it", path)
+		}
 		_ = unix.Unlink(path)
 	}
 	old := unix.Umask(0o077)

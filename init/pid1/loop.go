@@ -40,6 +40,7 @@ type loop struct {
 	tty      bool      // the main workload takes the terminal's foreground
 	ttyIn    bool      // miniinit's stdin is a terminal
 	out      *outputMux
+	cgroups  *cgroupTree // nil: process groups only
 	notify   *notifySocket
 	ctl      *controlServer
 
@@ -77,6 +78,11 @@ func (l *loop) run() int {
 		l.safely(l.step)
 	}
 	l.drain.stop()
+	// The machine's final word: a main workload SIGKILLed at the end of
+	// the budget, after the drain was decided, still gives its own code.
+	if sum, ok := l.m.Shutdown(); ok {
+		l.code = sum.Code
+	}
 	code := remap(l.code, l.opts.RemapToZero)
 	l.log.Info("exiting", "code", code)
 	return code
@@ -172,9 +178,12 @@ func (l *loop) onExit(pid int, ws syscall.WaitStatus) {
 		delete(l.procs, pid)
 		p.running, p.status, p.code = false, ws, exitCode(ws)
 		l.log.Info("workload ended", "workload", p.w.Name, "run", p.run, "pid", pid, "status", describeStatus(ws))
-		if l.opts.Supervised {
-			// What the process left in its group goes with it: a
-			// restart must not meet the last run's children.
+		if l.opts.Supervised && l.m.State(p.w.Name) != supervise.Stopping {
+			// What a process that ended by itself left in its group
+			// goes with it: a restart must not meet the last run's
+			// children. After a stop, what is left had the stop
+			// signal too and may still be finishing: the next start,
+			// or the drain, deals with it.
 			_ = ignoreESRCH(unix.Kill(-pid, unix.SIGKILL))
 			l.sweepCgroup(p)
 		}

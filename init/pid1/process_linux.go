@@ -30,6 +30,11 @@ type process struct {
 // the process through the reaper only.
 func (l *loop) startRun(name string, run int) {
 	wk := l.works[name]
+	if prev := wk.cur; prev != nil && l.cgroups != nil {
+		// Whatever the last run left (it had its stop signal) must
+		// not meet the new one.
+		l.sweepCgroup(prev)
+	}
 	p := &process{w: wk.w, run: run}
 	wk.cur, wk.runs = p, run
 	pid, err := l.spawn(p)
@@ -129,10 +134,22 @@ func (l *loop) spawn(p *process) (int, error) {
 		}
 		files[w.ReadyFD] = wr.Fd()
 	}
-	if fd, ok := l.cgroupFD(w.Name); ok {
+	attr := &syscall.ProcAttr{Dir: dir, Env: env, Files: files, Sys: sys}
+	if fd, ok := l.cgroupFD(w.Name, p.run); ok {
 		sys.UseCgroupFD, sys.CgroupFD = true, fd
+		pid, err := syscall.ForkExec(path, argv, attr)
+		unix.Close(fd)
+		if !errors.Is(err, unix.ENOSYS) {
+			return pid, err
+		}
+		// clone3 refused (a seccomp filter answers ENOSYS, as the
+		// container default does): process groups only from now on.
+		l.log.Warn("cannot start workloads into cgroups (clone3); tracking them by process group", "err", err)
+		l.cgroups.remove()
+		l.cgroups = nil
+		sys.UseCgroupFD, sys.CgroupFD = false, 0
 	}
-	return syscall.ForkExec(path, argv, &syscall.ProcAttr{Dir: dir, Env: env, Files: files, Sys: sys})
+	return syscall.ForkExec(path, argv, attr)
 }
 
 // env builds a workload's environment: miniinit's, then its env files in

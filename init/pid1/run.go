@@ -3,7 +3,6 @@ package pid1
 import (
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"time"
@@ -70,6 +69,9 @@ func (l *loop) finish() {
 	if l.ctl != nil {
 		l.ctl.Close()
 	}
+	if l.cgroups != nil {
+		l.cgroups.remove()
+	}
 }
 
 // setup runs the steps before the first workload starts. Their order
@@ -99,7 +101,7 @@ func setup(opts Options, log *slog.Logger, logw *logWriter, stdio []uintptr) (*l
 		sigs = append(sigs, s)
 	}
 	l.sigs = make(chan os.Signal, 256)
-	signal.Notify(l.sigs, sigs...)
+	register(l.sigs, sigs)
 
 	// 3. Parent-death signal: after step 2, so that the signal, when it
 	//    comes, is caught and forwarded rather than ending miniinit.
@@ -218,6 +220,11 @@ func (l *loop) setupSupervision() error {
 	// is not the workloads' to use: they get miniinit's own.
 	l.environ = withoutKeys(l.environ, "NOTIFY_SOCKET")
 	l.out = newOutputMux(int(l.stdio[1]), int(l.stdio[2]))
+	if t, err := setupCgroups(l.self); err != nil {
+		l.log.Info("no cgroups for the workloads; tracking them by process group", "err", err)
+	} else {
+		l.cgroups = t
+	}
 	n, err := listenNotify(notifyName(l.self))
 	if err != nil {
 		l.log.Warn("no notify socket: workloads with ready.notify will never be ready", "err", err)

@@ -1,5 +1,7 @@
 package supervise
 
+import "fmt"
+
 // State is where a workload is in its life. The machine moves a workload
 // between states only on events; see the diagram in doc.go.
 type State int
@@ -37,6 +39,17 @@ func (s State) String() string { return nameOf(stateNames, int(s), "state") }
 
 // MarshalText writes the state's name, for JSON status and reports.
 func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a state's name, as MarshalText writes it.
+func (s *State) UnmarshalText(b []byte) error {
+	for i, n := range stateNames {
+		if n == string(b) {
+			*s = State(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown state %q", b)
+}
 
 // hasProcess reports whether a workload in state s has a process the
 // caller started and has not yet seen end.

@@ -108,7 +108,8 @@ type Summary struct {
 	Began    time.Time `json:"began"`
 	// Deadline is the end of the stop budget.
 	Deadline time.Time `json:"deadline"`
-	// Code is the container's exit code (final once Drained).
+	// Code is the container's exit code as known now: final once the
+	// main workload (if any) has ended.
 	Code    int  `json:"exit_code"`
 	Drained bool `json:"drained"`
 }
@@ -119,10 +120,9 @@ func (m *Machine) Shutdown() (Summary, bool) {
 	if s == nil {
 		return Summary{}, false
 	}
-	sum := Summary{Reason: s.reason, Began: s.began, Deadline: s.deadline, Drained: s.drained, Code: s.code}
-	if !s.drained {
-		sum.Code = m.exitCode()
-	}
+	// The code as known now: a main workload that ends after the drain
+	// began (SIGKILLed at the budget's end) still gives its own.
+	sum := Summary{Reason: s.reason, Began: s.began, Deadline: s.deadline, Drained: s.drained, Code: m.exitCode()}
 	if s.signal != 0 {
 		sum.Signal = SignalName(s.signal)
 	}
@@ -130,6 +130,14 @@ func (m *Machine) Shutdown() (Summary, bool) {
 		sum.Workload = s.cause.spec.Name
 	}
 	return sum, true
+}
+
+// State returns workload name's state (Stopped for an unknown name).
+func (m *Machine) State(name string) State {
+	if u := m.byName[name]; u != nil {
+		return u.state
+	}
+	return Stopped
 }
 
 // Has reports whether a workload is named name, for control requests.

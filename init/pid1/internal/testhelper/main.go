@@ -15,14 +15,27 @@
 //	tty FILE                   write, as JSON, its pgrp and the terminal's
 //	                           foreground pgrp
 //	pwd                        print the working directory
+//	mark FILE [EXIT]           append "start PID" to FILE; exit EXIT at once
+//	                           when given, else wait for SIGTERM, append
+//	                           "term PID" and exit 0
+//	notify [STATUS]            send STATUS= (if given) and READY=1 to
+//	                           $NOTIFY_SOCKET, then wait for SIGTERM
+//	readyfd FD                 write a line on descriptor FD, then wait
+//	                           for SIGTERM
+//	serve ADDR                 answer HTTP/1.0 200 on TCP ADDR until SIGTERM
+//	escape DIR                 start a sleeper (see sleeper) in a session of
+//	                           its own by double fork, then wait for SIGTERM
+//	spew N                     write N numbered lines to stdout, then exit 0
 //
 // Test files are written whole and renamed into place, so a test polling
 // for them never reads half of one.
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -58,6 +71,34 @@ func main() {
 		fds()
 	case "tty":
 		tty(arg(args, 0))
+	case "mark":
+		mark(args)
+	case "notify":
+		notify(args)
+	case "readyfd":
+		fd, err := strconv.Atoi(arg(args, 0))
+		if err != nil {
+			fail("readyfd: %v", err)
+		}
+		if _, err := unix.Write(fd, []byte("ready\n")); err != nil {
+			fail("readyfd: write %d: %v", fd, err)
+		}
+		unix.Close(fd)
+		untilTerm()
+	case "serve":
+		serve(arg(args, 0))
+	case "escape":
+		escape(arg(args, 0))
+	case "spew":
+		n, err := strconv.Atoi(arg(args, 0))
+		if err != nil {
+			fail("spew: %v", err)
+		}
+		w := bufio.NewWriterSize(os.Stdout, 64<<10)
+		for i := range n {
+			fmt.Fprintf(w, "line %d\n", i)
+		}
+		w.Flush()
 	case "pwd":
 		wd, err := os.Getwd()
 		if err != nil {
@@ -288,4 +329,107 @@ func tty(file string) {
 	}
 	b, _ := json.Marshal(map[string]int{"pid": os.Getpid(), "pgrp": unix.Getpgrp(), "fg": fg})
 	writeFile(file, string(b))
+}
+
+// untilTerm waits for SIGTERM and exits 0.
+func untilTerm() {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGTERM)
+	<-c
+	os.Exit(0)
+}
+
+// mark appends a line to a file that records starts and stops.
+func mark(args []string) {
+	file := arg(args, 0)
+	appendLine(file, fmt.Sprintf("start %d", os.Getpid()))
+	if len(args) > 1 {
+		code, err := strconv.Atoi(args[1])
+		if err != nil {
+			fail("mark: %v", err)
+		}
+		os.Exit(code)
+	}
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGTERM)
+	<-c
+	appendLine(file, fmt.Sprintf("term %d", os.Getpid()))
+	os.Exit(0)
+}
+
+func appendLine(file, line string) {
+	f, err := os.OpenFile(file, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		fail("%v", err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(line + "\n"); err != nil {
+		fail("%v", err)
+	}
+}
+
+// notify speaks sd_notify by hand: the helper must not depend on
+// go-systemd to prove miniinit understands the protocol.
+func notify(args []string) {
+	addr := os.Getenv("NOTIFY_SOCKET")
+	if addr == "" {
+		fail("notify: no NOTIFY_SOCKET")
+	}
+	if addr[0] == '@' {
+		addr = "\x00" + addr[1:]
+	}
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		fail("%v", err)
+	}
+	msg := "READY=1"
+	if len(args) > 0 {
+		msg = "STATUS=" + args[0] + "\n" + msg
+	}
+	if err := unix.Sendto(fd, []byte(msg), 0, &unix.SockaddrUnix{Name: addr}); err != nil {
+		fail("notify: %v", err)
+	}
+	untilTerm()
+}
+
+// serve answers any HTTP request with 200 until SIGTERM.
+func serve(addr string) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		fail("%v", err)
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				r := bufio.NewReader(c)
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil || line == "\r\n" {
+						break
+					}
+				}
+				c.Write([]byte("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"))
+			}()
+		}
+	}()
+	untilTerm()
+}
+
+// escape leaves a sleeper outside its process group and session, by the
+// daemon's double fork: the sleeper's parent is gone, so it is adopted by
+// the subreaper, and nothing but a cgroup still ties it to this workload.
+func escape(dir string) {
+	cmd := exec.Command(os.Args[0], "daemon", dir)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
+	if err := cmd.Run(); err != nil {
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+			fail("escape: %v", err)
+		}
+	}
+	untilTerm()
 }
