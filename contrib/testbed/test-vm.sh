@@ -57,10 +57,13 @@ done
 	echo 'exit $rc'
 } >"$work/run.sh"
 
+# MINISPAWN_CGROUP=cgroupfs: the tests run as a plain (not delegated)
+# service, where minispawn would otherwise put each container into a
+# transient scope of systemd's; the tests look for it at minispawn/NAME.
 set +e
 "$TESTBED_DIR/vm-run.sh" --cgroup "$cgroup" --timeout 1500 --share "$repo" \
 	--copy "$work/bin" --copy "$work/cgroup.test" --copy "$work/minispawn.test" \
-	--env CI=1 --env MINISPAWN_TEST_BINDIR=/testbed/bin \
+	--env CI=1 --env MINISPAWN_TEST_BINDIR=/testbed/bin --env MINISPAWN_CGROUP=cgroupfs \
 	"$work/run.sh" "$@" | tee "$work/output.log"
 rc=${PIPESTATUS[0]}
 set -e

@@ -1,0 +1,243 @@
+#!/bin/bash
+# Runs inside the test bed under systemd (from systemd-tier.sh): minispawn
+# as a systemd service, checked the way an operator would, with systemctl
+# and journalctl. Works under nspawn (hybrid cgroups) and in the VM
+# (cgroup v2, where the limits are checked too).
+#   install   the template unit and a printed unit pass systemd-analyze verify
+#   ready     systemctl start returns only once miniinit reported both
+#             workloads ready (db needs 1 s)
+#   status    systemctl status shows the STATUS= line
+#   cgroup    the container's cgroup sits below the unit's; on v2 minispawn
+#             is in UNIT/supervisor and the container in UNIT/minispawn/NAME
+#   limits    cgroup v2: memory.max and pids.max of the container's cgroup
+#             match the file (v1 on a hybrid host: at the hierarchy root)
+#   journal   workload lines in journalctl -u, with the workloads' names
+#   reload    systemctl reload goes through RELOADING=1 ... READY=1
+#   stop      systemctl stop: clean exit, no process, mount or cgroup left
+#   failed    a failing main workload fails the unit with its exit code
+#   watchdog  a frozen miniinit (SIGSTOP) gets the unit restarted
+#   scope     started by hand: a transient scope with the container below
+#   sockets   a .socket unit's socket is fd 3 of the main workload
+# Usage: systemd-service.sh REPO BINDIR
+# Last line: "service: N passed, N failed".
+set -u
+repo=$1 bindir=$2
+passed=0 failed=0
+check() { # NAME OK(0/1) DETAIL
+	if [ "$2" = 0 ]; then
+		passed=$((passed + 1))
+		echo "PASS $1: $3"
+	else
+		failed=$((failed + 1))
+		echo "FAIL $1: $3"
+	fi
+}
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.2f", b - a}'; }
+# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
+wait_for() {
+	local n=$(($1 * 10))
+	shift
+	while [ $n -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+show() { systemctl show "$1" -p "$2" --value; }
+v2=0
+[ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && v2=1
+mounts() { awk '{print $5}' /proc/self/mountinfo | sort; }
+
+install -m 0755 "$bindir/minispawn" "$bindir/miniinit" /usr/local/bin/
+install -m 0644 "$repo/contrib/systemd/minispawn@.service" /etc/systemd/system/
+mkdir -p /etc/minispawn /etc/systemd/system/minispawn@fail.service.d /etc/systemd/system/minispawn@wd.service.d
+roots='["/bin/sh", "/bin/sleep", "/bin/ls"]'
+# svc: db is ready 1 s after it starts (exec probe); web, the main one,
+# starts once db is ready and is ready once its SIGTERM trap is set.
+cat >/etc/minispawn/svc.toml <<EOF
+name = "svc"
+[rootfs]
+build = $roots
+[limits]
+memory = "64M"
+pids = 32
+[[workload]]
+name = "db"
+command = "/bin/sh"
+args = ["-c", "sleep 1; : > /tmp/db.ready; echo db ready; exec sleep 1000"]
+essential = true
+log_prefix = true
+ready = { exec = ["/bin/sh", "-c", "test -e /tmp/db.ready"], interval = "100ms" }
+[[workload]]
+name = "web"
+command = "/bin/sh"
+args = ["-c", "trap 'echo web stopping; exit 0' TERM; : > /tmp/web.ready; echo web serving; while :; do sleep 0.2; done"]
+main = true
+log_prefix = true
+after = { db = "ready" }
+ready = { exec = ["/bin/sh", "-c", "test -e /tmp/web.ready"], interval = "100ms" }
+EOF
+sed 's/name = "svc"/name = "wd"/' /etc/minispawn/svc.toml >/etc/minispawn/wd.toml
+cat >/etc/minispawn/fail.toml <<EOF
+name = "fail"
+[rootfs]
+build = $roots
+[[workload]]
+name = "app"
+command = "/bin/sh"
+args = ["-c", "echo about to fail; exit 3"]
+EOF
+printf '[Service]\nRestart=no\n' >/etc/systemd/system/minispawn@fail.service.d/norestart.conf
+printf '[Service]\nWatchdogSec=2s\nRestartSec=100ms\n' >/etc/systemd/system/minispawn@wd.service.d/fast.conf
+# A unit printed by minispawn itself, for the socket check.
+cat >/etc/minispawn/sock.toml <<EOF
+name = "sock"
+[rootfs]
+build = $roots
+[[workload]]
+name = "echo"
+command = "/bin/sh"
+args = ["-c", "echo \"fds=\$LISTEN_FDS names=\$LISTEN_FDNAMES pidok=\$([ \"\$LISTEN_PID\" = \$\$ ] && echo yes)\"; ls -l /proc/\$\$/fd/3; exec sleep 1000"]
+EOF
+minispawn unit -c /etc/minispawn/sock.toml >/etc/systemd/system/minispawn-sock.service
+printf '[Socket]\nListenStream=127.0.0.1:8089\nFileDescriptorName=web\n' >/etc/systemd/system/minispawn-sock.socket
+systemctl daemon-reload
+
+out=$(systemd-analyze verify --man=no /etc/systemd/system/minispawn@svc.service /etc/systemd/system/minispawn-sock.service 2>&1)
+[ -z "$out" ]
+check install $? "systemd-analyze verify of the template and of a printed unit: ${out:-no warnings}"
+
+# ---- ready, status, cgroup, limits, journal, reload, stop
+before=$(mounts)
+t0=$(now)
+timeout 60 systemctl start minispawn@svc
+rc=$? took=$(since "$t0")
+state=$(show minispawn@svc ActiveState) text=$(show minispawn@svc StatusText)
+[ $rc = 0 ] && [ "$state" = active ] && [ "$text" = "2/2 workloads ready" ] && awk -v t="$took" 'BEGIN {exit !(t >= 1.0)}'
+check ready $? "start returned $rc after ${took}s (db is ready after 1s): $state, \"$text\""
+
+systemctl status minispawn@svc --no-pager >/tmp/status.txt 2>&1
+grep -q 'Status: "2/2 workloads ready"' /tmp/status.txt
+check status $? "$(grep 'Status:' /tmp/status.txt | sed 's/^ *//')"
+
+cg=$(show minispawn@svc ControlGroup)
+main=$(show minispawn@svc MainPID)
+init=$(pgrep -P "$main" -x miniinit)
+initcg=$(sed -n 's/^0:://p' "/proc/$init/cgroup")
+selfcg=$(sed -n 's/^0:://p' "/proc/$main/cgroup")
+if [ $v2 = 1 ]; then
+	[ "$initcg" = "$cg/minispawn/svc" ] && [ "$selfcg" = "$cg/supervisor" ]
+else
+	# Hybrid: the unified hierarchy has no controllers, the container
+	# stays in the unit's cgroup there (and in name=systemd).
+	[ -n "$cg" ] && case $initcg in "$cg"*) true ;; *) false ;; esac &&
+		grep -q "name=systemd:$cg" "/proc/$init/cgroup"
+fi
+check cgroup $? "unit $cg; minispawn (pid $main) in $selfcg; miniinit (pid $init) in $initcg"
+
+if [ $v2 = 1 ]; then
+	d=/sys/fs/cgroup$cg/minispawn/svc
+	got="$(cat "$d/memory.max" "$d/pids.max" | tr '\n' ' ')"
+	[ "$got" = "67108864 32 " ]
+	check limits $? "$d: memory.max pids.max = $got(want 67108864 32)"
+else
+	d=/sys/fs/cgroup/memory/minispawn/svc
+	got=$(cat $d/memory.limit_in_bytes 2>&1)
+	[ "$got" = 67108864 ]
+	check limits $? "hybrid host, v1 memory at the hierarchy root: $d/memory.limit_in_bytes = $got"
+fi
+
+jr=$(journalctl -u minispawn@svc -o cat --no-pager)
+ok=1
+for id in db web; do
+	wait_for 5 sh -c "journalctl -u minispawn@svc -o cat --no-pager | grep -q '^$id: '" || ok=0
+done
+[ $ok = 1 ]
+check journal $? "$(echo "$jr" | grep -E '^(db|web): ' | tr '\n' '|')"
+
+systemctl reload minispawn@svc
+rc=$?
+wait_for 5 sh -c '[ "$(systemctl show minispawn@svc -p ActiveState --value)" = active ]'
+after=$(show minispawn@svc StatusText)
+[ $rc = 0 ] && [ "$(show minispawn@svc ActiveState)" = active ] && case $after in reload*) true ;; *) false ;; esac
+check reload $? "systemctl reload exited $rc; then $(show minispawn@svc ActiveState), \"$after\""
+
+timeout 60 systemctl stop minispawn@svc
+rc=$?
+res="$(show minispawn@svc ActiveState) $(show minispawn@svc Result)"
+left=$(pgrep -f 'sleep 1000|miniinit' | tr '\n' ' ')
+cgleft=$(ls -d /sys/fs/cgroup/*"$cg" /sys/fs/cgroup"$cg" /sys/fs/cgroup/*/minispawn/svc 2>/dev/null | tr '\n' ' ')
+[ "$(mounts)" = "$before" ]
+mok=$?
+[ $rc = 0 ] && [ "$res" = "inactive success" ] && [ -z "$left" ] && [ -z "$cgleft" ] && [ $mok = 0 ]
+check stop $? "stop exited $rc: $res; processes left: [${left}]; cgroups left: [${cgleft}]; mounts unchanged: $([ $mok = 0 ] && echo yes || echo no)"
+
+# ---- a failing main workload (it is ready at once, then exits 3)
+timeout 60 systemctl start minispawn@fail
+wait_for 10 sh -c '[ "$(systemctl show minispawn@fail -p ActiveState --value)" = failed ]'
+res="$(show minispawn@fail ActiveState) $(show minispawn@fail Result) $(show minispawn@fail ExecMainStatus)"
+systemctl status minispawn@fail --no-pager >/tmp/status.txt 2>&1
+[ "$res" = "failed exit-code 3" ] && grep -q 'status=3' /tmp/status.txt
+check failed $? "$res; $(grep -o 'Main PID:.*' /tmp/status.txt)"
+
+# ---- watchdog: a hung PID 1 gets the unit restarted
+timeout 60 systemctl start minispawn@wd
+main=$(show minispawn@wd MainPID)
+init=$(pgrep -P "$main" -x miniinit)
+kill -STOP "$init"
+t0=$(now)
+wait_for 15 sh -c '[ "$(systemctl show minispawn@wd -p NRestarts --value)" -ge 1 ] && [ "$(systemctl show minispawn@wd -p ActiveState --value)" = active ]'
+ok=$?
+took=$(since "$t0")
+wj=$(journalctl -u minispawn@wd -o cat --no-pager | grep -m1 -i watchdog)
+newmain=$(show minispawn@wd MainPID)
+[ $ok = 0 ] && [ -n "$wj" ] && [ "$newmain" != "$main" ]
+check watchdog $? "miniinit $init frozen; ${took}s later: NRestarts=$(show minispawn@wd NRestarts), $(show minispawn@wd ActiveState), main pid $main -> $newmain; journal: $wj"
+timeout 60 systemctl stop minispawn@wd
+
+# ---- started by hand: a transient scope
+before=$(mounts)
+minispawn -c /etc/minispawn/svc.toml >/tmp/byhand.log 2>&1 &
+pid=$!
+# Up once web serves (it is ready, and its SIGTERM trap is set).
+wait_for 15 sh -c '[ "$(systemctl show minispawn-svc.scope -p ActiveState --value)" = active ] && grep -q "web serving" /tmp/byhand.log'
+scg=$(show minispawn-svc.scope ControlGroup)
+init=$(pgrep -P $pid -x miniinit)
+initcg=$(sed -n 's/^0:://p' "/proc/$init/cgroup" 2>/dev/null)
+kill -TERM $pid
+wait $pid
+rc=$?
+wait_for 5 sh -c '! systemctl is-active -q minispawn-svc.scope'
+gone=$?
+# v2: below the scope, in minispawn/svc; hybrid: the unified hierarchy
+# has no controllers, so the container stays in the scope there.
+inside=1
+if [ $v2 = 1 ]; then
+	[ "$initcg" = "$scg/minispawn/svc" ] && inside=0
+else
+	case $initcg in "$scg" | "$scg"/*) inside=0 ;; esac
+fi
+[ -n "$scg" ] && [ $inside = 0 ] && [ $rc = 0 ] && [ $gone = 0 ] && [ "$(mounts)" = "$before" ]
+check scope $? "minispawn-svc.scope at $scg; miniinit in $initcg; exit $rc after SIGTERM; scope gone: $([ $gone = 0 ] && echo yes || echo no)"
+
+# ---- socket activation
+systemctl start minispawn-sock.socket
+timeout 60 systemctl start minispawn-sock.service
+wait_for 5 sh -c 'journalctl -u minispawn-sock.service -o cat --no-pager | grep -q socket:'
+sj=$(journalctl -u minispawn-sock.service -o cat --no-pager | grep -E 'fds=|socket:' | tr '\n' '|')
+case $sj in *"fds=1 names=web pidok=yes"*"/fd/3 -> socket:["*) true ;; *) false ;; esac
+check sockets $? "$sj"
+systemctl stop minispawn-sock.service minispawn-sock.socket
+
+if [ "$failed" -gt 0 ]; then
+	for u in minispawn@svc minispawn@fail minispawn@wd minispawn-sock; do
+		echo "INFO journalctl -u $u:"
+		journalctl -u $u -o cat --no-pager | tail -n 30 | sed 's/^/INFO   /'
+	done
+	echo "INFO by hand:"
+	sed 's/^/INFO   /' /tmp/byhand.log
+fi
+echo "service: $passed passed, $failed failed"
+[ "$failed" = 0 ]
