@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/minispawn/minispawn/config"
+	"github.com/minispawn/minispawn/init/confine"
 	"github.com/minispawn/minispawn/init/pid1"
 )
 
@@ -98,7 +99,41 @@ func workloadsOf(cfg *config.Config) []pid1.Workload {
 			ReadyFD:    w.Ready.FD,
 			ReadyProbe: pid1.Probe{Exec: w.Ready.Exec, TCP: w.Ready.TCP, HTTP: w.Ready.HTTP},
 			Health:     pid1.Probe{Exec: w.Health.Exec, TCP: w.Health.TCP, HTTP: w.Health.HTTP},
+
+			User:         w.User,
+			Group:        w.Group,
+			Groups:       w.Groups,
+			Umask:        umaskOf(w.Umask),
+			Rlimits:      rlimitsOf(w.Rlimits),
+			NoNewPrivs:   w.NoNewPrivs,
+			Capabilities: w.Capabilities,
 		})
+	}
+	return out
+}
+
+// umaskOf reads a validated umask; "" is none.
+func umaskOf(s string) *uint32 {
+	if s == "" {
+		return nil
+	}
+	m, err := config.ParseUmask(s)
+	if err != nil {
+		return nil // config has checked it
+	}
+	return &m
+}
+
+// rlimitsOf reads validated rlimits.
+func rlimitsOf(m map[string]string) map[string]confine.Rlimit {
+	if len(m) == 0 {
+		return nil
+	}
+	out := map[string]confine.Rlimit{}
+	for name, v := range m {
+		if rl, err := config.ParseRlimitValue(v); err == nil {
+			out[name] = rl
+		}
 	}
 	return out
 }

@@ -23,18 +23,6 @@ import (
 func attackRoot(t *testing.T) string {
 	t.Helper()
 	root := busyboxRoot(t)
-	// Where there is no Go toolchain (the test VM), the program is
-	// prebuilt next to the binaries under test.
-	if dir := os.Getenv("MINISPAWN_TEST_BINDIR"); dir != "" {
-		data, err := os.ReadFile(filepath.Join(dir, "attack"))
-		if err != nil {
-			t.Fatalf("prebuilt attack program: %v", err)
-		}
-		if err := os.WriteFile(filepath.Join(root, "bin", "attack"), data, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		return root
-	}
 	cmd := exec.Command("go", "build", "-o", filepath.Join(root, "bin", "attack"), "./testdata/attack")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -76,4 +76,38 @@
 // kernel then SIGKILLs the rest. miniinit sends SIGTERM to every remaining
 // process (orphans included), returns as soon as none is left, and sends
 // SIGKILL at a grace deadline (default 5 s). See drain.go.
+//
+// # Supervision
+//
+// With a configuration file (Options.Supervised) the workloads are
+// supervised: package init/supervise's state machine decides every start,
+// restart, stop and the exit code, and the event loop, still the only
+// owner of processes and waits, carries its decisions out (supervision.go)
+// and feeds it what happened: spawns, exits, readiness, probe results,
+// timers, signals and control requests. Differences from the tini mode:
+//
+//   - SIGTERM and SIGINT begin the ordered shutdown: workloads stop in
+//     reverse dependency order, each with its stop signal and, after its
+//     stop timeout, SIGKILL, all within the stop budget; then the drain
+//     (its grace cut to what the budget leaves). A second SIGTERM or
+//     SIGINT skips to SIGKILL. Other signals go to the workloads the
+//     routing table names, or to all.
+//   - Signals go to a workload's process group, and, where cgroup v2 is
+//     writable, to its cgroup: each run of a workload is born into a cgroup
+//     of its own (tree_linux.go), which setsid and double forks cannot
+//     leave. When a workload's process ends by itself, what it left in
+//     its group and cgroup is SIGKILLed.
+//   - Readiness comes from the notify socket (notify_linux.go: one
+//     datagram socket, SO_PASSCRED, a datagram counts only for the
+//     workload whose process, group or cgroup sent it), a line on a
+//     descriptor (readiness_linux.go) or probes (probe.go); health checks
+//     are probes too.
+//   - Output goes through pipes to a writer thread (output_linux.go): line
+//     prefixes, an in-memory tail, and a bounded queue that drops, and
+//     counts, rather than ever blocking a workload or the loop.
+//   - The control socket (control.go) answers `miniinit ctl` and
+//     `miniinit health`.
+//   - A workload with a user, groups, umask, rlimits, no_new_privs or
+//     capabilities starts through the exec stage (confine_linux.go).
+//   - The report has every workload's state, restarts and reason.
 package pid1

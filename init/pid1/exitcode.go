@@ -69,7 +69,8 @@ func describeStatus(ws syscall.WaitStatus) string {
 // does not exist and 126 for anything else that kept it from running.
 func startErrorCode(err error) int {
 	var cwd *cwdError
-	if errors.As(err, &cwd) {
+	var conf *confineError
+	if errors.As(err, &cwd) || errors.As(err, &conf) {
 		return ExitNotExecutable
 	}
 	if errors.Is(err, errNotFound) || errors.Is(err, syscall.ENOENT) {

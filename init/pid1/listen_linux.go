@@ -38,7 +38,11 @@ const selfExe = "/proc/self/exe"
 
 // MaybeListenShim returns at once unless args (os.Args) are a shim
 // invocation; then it never returns. cmd/miniinit calls it first thing.
+//
+// It also runs the exec stage (confine_linux.go), which shares the
+// mechanism.
 func MaybeListenShim(args []string) {
+	maybeExecShim(args)
 	if len(args) < 3 || args[0] != listenShimArg0 {
 		return
 	}

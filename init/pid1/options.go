@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/minispawn/minispawn/init/confine"
 	"github.com/minispawn/minispawn/init/supervise"
 )
 
@@ -120,6 +121,18 @@ type Workload struct {
 	// ReadyProbe and Health are the probes behind Policy.Ready (when
 	// ReadyProbe) and Policy.Health.
 	ReadyProbe, Health Probe
+
+	// Confinement, applied by the exec stage (confine_linux.go) when any
+	// is set. User and Group are names or numbers, resolved at each
+	// start in /etc/passwd and /etc/group; Groups, when nil, are the
+	// groups /etc/group lists a named User in. Capabilities, when not
+	// nil, is the bounding set to keep; nil keeps miniinit's.
+	User, Group  string
+	Groups       []string
+	Umask        *uint32
+	Rlimits      map[string]confine.Rlimit
+	NoNewPrivs   bool
+	Capabilities []string
 }
 
 // Probe is one check: a command that must exit 0, a TCP address that must

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/minispawn/minispawn/init/supervise"
@@ -107,6 +108,7 @@ func (l *loop) spawn(p *process) (int, error) {
 		theirs = append(theirs, o, e)
 		files[1], files[2] = o.Fd(), e.Fd()
 	}
+	listenShim := false
 	if w.Main {
 		if l.tty && inherit {
 			sys.Foreground, sys.Ctty = true, 0
@@ -118,10 +120,28 @@ func (l *loop) spawn(p *process) (int, error) {
 				files = append(files, uintptr(fd))
 			}
 			env = workloadEnv(env, l.listen.env())
-			if l.shimOK {
-				argv, path = shimArgv(path, argv), selfExe
-			}
+			listenShim = l.shimOK
 		}
+	}
+	switch {
+	case w.confined():
+		spec, home, err := confineSpec(w)
+		if err != nil {
+			return 0, &confineError{err}
+		}
+		if unix.Access(selfExe, unix.X_OK) != nil {
+			return 0, &confineError{fmt.Errorf("the exec stage needs %s (is /proc mounted?)", selfExe)}
+		}
+		if home != "" && !hasKey(w.Env, "HOME") {
+			env = workloadEnv(env, []string{"HOME=" + home})
+		}
+		// The exec stage sets LISTEN_PID too, when it applies.
+		if argv, err = execShimArgv(spec, path, argv); err != nil {
+			return 0, &confineError{err}
+		}
+		path = selfExe
+	case listenShim:
+		argv, path = shimArgv(path, argv), selfExe
 	}
 	if w.Policy.Ready.Kind == supervise.ReadyFD {
 		wr, err := l.readyPipe(w.Name, p.run)
@@ -232,4 +252,21 @@ func (l *loop) signalWorkload(p *process, sig syscall.Signal) {
 func (l *loop) killWorkload(p *process) {
 	_ = ignoreESRCH(unix.Kill(-p.pid, unix.SIGKILL))
 	l.sweepCgroup(p)
+}
+
+// confineError is a workload that cannot be confined as asked: it does not
+// start (126, as a command that cannot be run).
+type confineError struct{ err error }
+
+func (e *confineError) Error() string { return "confine: " + e.err.Error() }
+func (e *confineError) Unwrap() error { return e.err }
+
+// hasKey reports whether env ("KEY=value" entries) sets key.
+func hasKey(env []string, key string) bool {
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k == key {
+			return true
+		}
+	}
+	return false
 }

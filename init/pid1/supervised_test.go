@@ -592,3 +592,89 @@ env = { GODEBUG = "asyncpreemptoff=1" }
 	s.signal(syscall.SIGTERM)
 	s.run.wait(30 * time.Second)
 }
+
+// TestSupervisedConfine: user, group, groups, umask, rlimits,
+// no_new_privs and capabilities reach the workload through the exec
+// stage; a user that does not exist keeps the workload from starting.
+func TestSupervisedConfine(t *testing.T) {
+	roottest.Require(t)
+	// nobody must reach the helper and the file it writes: both go to a
+	// directory open to all (the test's own are 0700).
+	open, err := os.MkdirTemp("", "pid1-confine-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(open) })
+	helper := filepath.Join(open, "testhelper")
+	if err := os.WriteFile(helper, must(os.ReadFile(bin.helper)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	s := newSup(t, "", `
+[[workload]]
+name = "app"
+command = "HELPER"
+args = ["sleeper", "DIR"]
+main = true
+[[workload]]
+name = "confined"
+kind = "oneshot"
+command = "`+helper+`"
+args = ["ids", "`+open+`/ids"]
+user = "nobody"
+group = "65534"
+groups = ["0", "44"]
+umask = "0027"
+rlimits = { nofile = "123:456" }
+no_new_privs = true
+capabilities = ["CAP_NET_BIND_SERVICE"]
+env = { HOME = "/elsewhere" }
+[[workload]]
+name = "shell"
+kind = "oneshot"
+command = "/bin/sh"
+args = ["-c", "echo $(ulimit -Sn):$(ulimit -Hn) > `+open+`/limits"]
+user = "nobody"
+rlimits = { nofile = "123:456" }
+[[workload]]
+name = "ghost"
+kind = "oneshot"
+command = "HELPER"
+args = ["ids", "DIR/ghost"]
+user = "no-such-user-here"
+`)
+	s.start()
+	got := waitFile(t, filepath.Join(open, "ids"))
+	for _, want := range []string{
+		"uid 65534 65534 65534 65534", "gid 65534 65534 65534 65534", "groups 0 44", "umask 0027",
+		"nonewprivs 1", "capbnd 0000000000000400", "home /elsewhere",
+	} {
+		if !strings.Contains(got, want+"\n") {
+			t.Errorf("ids lack %q:\n%s", want, got)
+		}
+	}
+	// (a Go program raises its own soft nofile limit: the hard one tells)
+	if !strings.Contains(got, ":456\n") {
+		t.Errorf("ids lack the hard nofile limit 456:\n%s", got)
+	}
+	if got := strings.TrimSpace(waitFile(t, filepath.Join(open, "limits"))); got != "123:456" {
+		t.Errorf("a shell's nofile limits %q, want 123:456", got)
+	}
+	s.waitState("ghost", "failed")
+	for _, w := range s.ctl(ControlRequest{Op: "status"}).Workloads {
+		if w.Name == "ghost" && (w.Exit == nil || w.Exit.Code != 126 || !strings.Contains(w.StartError, "no-such-user-here")) {
+			t.Errorf("ghost: %+v", w)
+		}
+	}
+	s.signal(syscall.SIGTERM)
+	s.run.wait(30 * time.Second)
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}

@@ -26,6 +26,8 @@
 //	escape DIR                 start a sleeper (see sleeper) in a session of
 //	                           its own by double fork, then wait for SIGTERM
 //	spew N                     write N numbered lines to stdout, then exit 0
+//	ids FILE                   write its uid, gid, groups, umask, nofile
+//	                           limits, no_new_privs and bounding set to FILE
 //
 // Test files are written whole and renamed into place, so a test polling
 // for them never reads half of one.
@@ -99,6 +101,8 @@ func main() {
 			fmt.Fprintf(w, "line %d\n", i)
 		}
 		w.Flush()
+	case "ids":
+		ids(arg(args, 0))
 	case "pwd":
 		wd, err := os.Getwd()
 		if err != nil {
@@ -432,4 +436,27 @@ func escape(dir string) {
 		}
 	}
 	untilTerm()
+}
+
+// ids writes what the process runs as, from /proc/self/status and the
+// system calls that tell, one "key value" a line.
+func ids(file string) {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		fail("%v", err)
+	}
+	field := func(name string) string {
+		for _, l := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(l, name+":"); ok {
+				return strings.Join(strings.Fields(v), " ")
+			}
+		}
+		return ""
+	}
+	var rl unix.Rlimit
+	_ = unix.Getrlimit(unix.RLIMIT_NOFILE, &rl)
+	mask := unix.Umask(0)
+	out := fmt.Sprintf("uid %s\ngid %s\ngroups %s\numask %04o\nnofile %d:%d\nnonewprivs %s\ncapbnd %s\nhome %s\n",
+		field("Uid"), field("Gid"), field("Groups"), mask, rl.Cur, rl.Max, field("NoNewPrivs"), field("CapBnd"), os.Getenv("HOME"))
+	writeFile(file, out)
 }
