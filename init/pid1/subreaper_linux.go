@@ -37,8 +37,8 @@ func setName(name string) error {
 // nothing would ever arrive, so miniinit raises it at itself.
 //
 // The setting belongs to the calling thread, and the kernel delivers it to
-// the whole process while that thread lives: Run calls it from the event
-// loop's thread, which is locked and lives as long as Run.
+// the whole process while that thread lives: Run calls it during setup,
+// locked to the main thread, which lives as long as the process.
 func setParentDeathSignal(sig syscall.Signal, parentAtStart int) error {
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(sig), 0, 0, 0); err != nil {
 		return sysErr("prctl PR_SET_PDEATHSIG", err)
