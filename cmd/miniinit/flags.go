@@ -26,6 +26,7 @@ type cli struct {
 	config     string
 	configFD   int // -1 when not given
 	configName string
+	hostFD     int // 0 when not given
 	version    bool
 	help       bool
 	command    []string
@@ -133,6 +134,21 @@ var flagTable = []flagSpec{
 	{0, "config-name", "NAME", "name the configuration read with --config-fd NAME in messages",
 		func(c *cli, v string) error { c.configName = v; return nil },
 		func(c *cli) []string { return nonEmpty(c.configName) }},
+	{0, "host-fd", "FD", "report readiness, status and stops to minispawn on descriptor FD, and answer its heartbeats",
+		func(c *cli, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 3 {
+				return fmt.Errorf("--host-fd %q: want a descriptor number from 3 on", v)
+			}
+			c.hostFD = n
+			return nil
+		},
+		func(c *cli) []string {
+			if c.hostFD == 0 {
+				return nil
+			}
+			return []string{strconv.Itoa(c.hostFD)}
+		}},
 	{0, "version", "", "print the version and exit",
 		func(c *cli, _ string) error { c.version = true; return nil },
 		func(c *cli) []string { return times(c.version, 1) }},
@@ -351,6 +367,7 @@ func (c *cli) options() (pid1.Options, error) {
 		WarnOnReap:        c.warnReap,
 		Grace:             c.grace,
 		Report:            c.report,
+		HostFD:            c.hostFD,
 	}
 	if len(c.command) > 0 {
 		o.Workloads = []pid1.Workload{{Name: filepath.Base(c.command[0]), Args: c.command, Main: true}}

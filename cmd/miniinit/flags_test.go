@@ -21,6 +21,7 @@ var sample = map[string]string{
 	"config":      "/etc/app.toml",
 	"config-fd":   "3",
 	"config-name": "app.toml",
+	"host-fd":     "4",
 }
 
 // TestFlagTableRoundTrip: every flag of the table, alone and all together,

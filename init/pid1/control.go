@@ -62,6 +62,8 @@ func (l *loop) onControl(c *ctlRequest) {
 	} else {
 		resp.OK = true
 	}
+	// A reload or a stop by request changes what minispawn should know.
+	l.reportHost()
 	c.reply <- resp // buffered: the connection's goroutine may have given up
 }
 

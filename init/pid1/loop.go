@@ -43,6 +43,7 @@ type loop struct {
 	cgroups  *cgroupTree // nil: process groups only
 	notify   *notifySocket
 	ctl      *controlServer
+	host     *hostLink // the channel to minispawn (hostlink_linux.go)
 
 	// The supervision state machine decides; the loop carries out.
 	m      *supervise.Machine

@@ -84,6 +84,12 @@ type Options struct {
 
 	// Seed, when not zero, makes the restart jitter repeatable.
 	Seed uint64
+
+	// HostFD, when not zero, is miniinit's end of the channel to
+	// minispawn (package hostlink; hostlink_linux.go): readiness, status,
+	// stop and reload go to the host's service manager through it, and
+	// minispawn's heartbeats are answered on it.
+	HostFD int
 }
 
 // Workload is one command for Run to start.

@@ -20,11 +20,12 @@ func (l *loop) handle(ev supervise.Event) {
 		l.do(d)
 	}
 	l.armTimer()
+	l.reportHost() // hostlink_linux.go: what minispawn should tell systemd
 }
 
 // do carries out one decision.
 func (l *loop) do(d supervise.Decision) {
-	l.log.Debug("decision", "do", d.String())
+	l.log.Debug("decision", "do", d) // formatted only when logged
 	switch d.Op {
 	case supervise.OpStart:
 		l.startRun(d.Name, d.Run)
@@ -131,6 +132,8 @@ func (l *loop) onEvent(ev any) {
 		l.onNotify(e)
 	case *ctlRequest:
 		l.onControl(e)
+	case hostMsg:
+		l.onHostMsg(e) // hostlink_linux.go
 	}
 }
 

@@ -1,0 +1,146 @@
+package pid1
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/minispawn/minispawn/init/hostlink"
+)
+
+// miniinit's end of the channel to minispawn (package hostlink), given as
+// Options.HostFD. What goes out, all from the loop's goroutine:
+//
+//	STATUS=...        whenever the line of hostViewOf changes
+//	EXTEND_TIMEOUT_USEC=N  when one more workload is up and the container
+//	                  is not ready yet: the start progresses (extendFor)
+//	READY=1           once every main and essential workload is up, and
+//	                  at the end of each reload
+//	STOPPING=1        once the shutdown begins
+//	RELOADING=1       at the start of a reload minispawn asked for
+//	HEARTBEAT=N       in answer to minispawn's HEARTBEAT=N: answered by
+//	                  the event loop itself, so a loop that hangs stops
+//	                  answering, and minispawn stops the watchdog's pings
+//
+// What comes in (read by a goroutine, handled by the loop as events):
+// HEARTBEAT=N and RELOAD=1.
+
+// hostLink is the channel and what was last sent on it.
+type hostLink struct {
+	conn     *hostlink.Conn
+	ready    bool // READY=1 sent (and no reload since)
+	stopping bool
+	status   string
+	readyN   int
+}
+
+// hostMsg is a message from minispawn, for the loop.
+type hostMsg struct{ m hostlink.Message }
+
+// openHostLink takes the descriptor minispawn passed (a close-on-exec
+// duplicate, so no workload inherits it; the original is closed) and
+// starts reading it. It must run before inherited descriptors are closed.
+func (l *loop) openHostLink() {
+	if l.opts.HostFD <= 0 {
+		return
+	}
+	c, err := hostlink.FromFD(l.opts.HostFD)
+	if err != nil {
+		l.log.Warn("no channel to minispawn: readiness and heartbeats will not reach it", "err", err)
+		return
+	}
+	l.host = &hostLink{conn: c}
+	go func() {
+		for {
+			m, _, err := c.Recv()
+			if errors.Is(err, hostlink.ErrMalformed) {
+				continue
+			}
+			if err != nil {
+				return // minispawn is gone, or the channel was closed
+			}
+			l.post(hostMsg{m})
+		}
+	}()
+}
+
+// onHostMsg answers a heartbeat, or reloads.
+func (l *loop) onHostMsg(e hostMsg) {
+	if n, ok := e.m.Get(hostlink.Heartbeat); ok {
+		l.hostSend(hostlink.Message{{Key: hostlink.Heartbeat, Value: n}})
+	}
+	if v, ok := e.m.Get(hostlink.Reload); ok && v == "1" {
+		l.hostReload()
+	}
+}
+
+// hostReload is `miniinit ctl reload` on minispawn's request (systemctl
+// reload), framed by RELOADING=1 and READY=1 as the service manager
+// expects.
+func (l *loop) hostReload() {
+	l.hostSend(hostlink.Message{{Key: hostlink.Reloading, Value: "1"}, {Key: hostlink.Status, Value: "reloading"}})
+	changed, err := l.reload()
+	status := "reloaded: " + strconv.Itoa(len(changed)) + " workload(s) changed"
+	if err != nil {
+		l.log.Warn("reload asked by minispawn", "err", err)
+		status = "reload failed: " + err.Error()
+	}
+	// READY=1 ends the reload, whatever its outcome: the old workloads
+	// still run.
+	l.host.status = ""
+	l.hostSend(hostlink.Message{{Key: hostlink.Ready, Value: "1"}, {Key: hostlink.Status, Value: status}})
+	l.host.ready = true
+}
+
+// reportHost tells minispawn what changed since the last report. The loop
+// calls it after every event it hands the machine.
+func (l *loop) reportHost() {
+	if l.host == nil {
+		return
+	}
+	sts := l.m.Status()
+	v := hostViewOf(sts, l.m.ShuttingDown())
+	h := l.host
+	var m hostlink.Message
+	if v.stopping && !h.stopping {
+		h.stopping = true
+		m = append(m, hostlink.Field{Key: hostlink.Stopping, Value: "1"})
+	}
+	if !v.stopping && !h.ready {
+		if v.ready {
+			h.ready = true
+			m = append(m, hostlink.Field{Key: hostlink.Ready, Value: "1"})
+		} else if v.readyN > h.readyN {
+			us := extendFor(sts, l.startTimeouts()).Microseconds()
+			m = append(m, hostlink.Field{Key: hostlink.ExtendTimeout, Value: strconv.FormatInt(us, 10)})
+		}
+	}
+	h.readyN = v.readyN
+	if v.status != h.status {
+		h.status = v.status
+		m = append(m, hostlink.Field{Key: hostlink.Status, Value: v.status})
+	}
+	if len(m) > 0 {
+		l.hostSend(m)
+	}
+}
+
+// startTimeouts maps each workload to its start timeout.
+func (l *loop) startTimeouts() map[string]time.Duration {
+	out := make(map[string]time.Duration, len(l.order))
+	for _, wk := range l.order {
+		out[wk.w.Name] = wk.w.Policy.StartTimeout
+	}
+	return out
+}
+
+// hostSend sends one message; a failure is logged once: minispawn may be
+// gone (the container then dies with it anyway).
+func (l *loop) hostSend(m hostlink.Message) {
+	if l.host == nil || l.host.conn == nil {
+		return
+	}
+	if err := l.host.conn.Send(m); err != nil {
+		l.log.Debug("channel to minispawn", "err", err)
+	}
+}
