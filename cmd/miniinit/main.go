@@ -20,7 +20,7 @@ var version = "devel"
 func init() {
 	// Keep main on the main thread: the name pid1.Run gives itself
 	// (PR_SET_NAME) is the calling thread's, and ps shows the main
-	// thread's.
+	// thread's. pid1.Run releases the lock once its setup is done.
 	runtime.LockOSThread()
 }
 
