@@ -39,9 +39,10 @@ func setListenFDs(n int) {
 }
 
 // miniinitTakesHostFD says whether miniinit is given its end of the
-// channel (--host-fd). Until it is, minispawn sends READY=1 itself once
-// miniinit runs, and the watchdog pings while the container lives.
-const miniinitTakesHostFD = false
+// channel (--host-fd). Without it (kept for a miniinit built before the
+// flag) minispawn sends READY=1 itself once miniinit runs, and the
+// watchdog pings while the container lives.
+const miniinitTakesHostFD = true
 
 // initArgs is miniinit's command line: where to find the configuration,
 // and the channel.
