@@ -1,7 +1,9 @@
 #!/bin/bash
 # The systemd test tier (make test-systemd): real systemd as PID 1 of a
 # systemd-nspawn container of the test bed root, about half a second a boot.
-# For now systemd-smoke.sh: minispawn as a Type=notify unit.
+# systemd-tier.sh runs systemd-smoke.sh (minispawn as a Type=notify unit)
+# and systemd-service.sh (readiness, status, cgroups, journal, reload,
+# stop, failure, watchdog, transient scope, socket activation).
 # Usage: test-systemd.sh [--vm] [runner options, e.g. --cgroup unified]
 #   --vm: the same test in the cgroup v2 VM (vm-run.sh, ~40 s) instead,
 #   where Delegate=yes hands the unit real v2 controllers.
@@ -20,7 +22,7 @@ for b in miniinit minispawn; do
 	[ -x "$bin/$b" ] || tb_die "$bin/$b missing: run make build"
 done
 "$TESTBED_DIR/deps.sh" $runner
-smoke=("$TESTBED_DIR/systemd-smoke.sh" "$repo" /testbed/bin)
+smoke=("$TESTBED_DIR/systemd-tier.sh" "$repo" /testbed/bin)
 # bin/ is copied, not shared: a rebuild on the host cannot change it mid-run.
 if [ $runner = vm ]; then
 	exec "$TESTBED_DIR/vm-run.sh" --timeout 600 --share "$repo" --copy "$bin" "$@" "${smoke[@]}"
