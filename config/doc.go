@@ -91,7 +91,7 @@
 //	# runtime's own (docker stop -t: 10s by default). Default 8s.
 //	stop_budget = "8s"
 //	# miniinit's control socket (`miniinit ctl`, `miniinit health`):
-//	# absolute, at most 107 bytes. Default /run/miniinit.sock.
+//	# absolute, at most 103 bytes. Default /run/miniinit.sock.
 //	control = "/run/miniinit.sock"
 //	# Send these signals to the listed workloads only (SIGHUP to web as
 //	# a reload). Signals are named "SIGHUP", "HUP", "SIGRTMIN+3" or by

@@ -33,9 +33,10 @@ const (
 
 // Bounds of the supervision keys.
 const (
-	// maxSocketPath is the longest unix socket path: sun_path holds 108
-	// bytes with the terminating NUL.
-	maxSocketPath = 107
+	// maxSocketPath is the longest control socket path: sun_path holds
+	// 108 bytes with the terminating NUL, and miniinit binds the socket
+	// under the path plus ".new" before renaming it into place.
+	maxSocketPath = 103
 	// maxReadyFD bounds ready.fd; 0 to 2 are the standard streams.
 	maxReadyFD = 1023
 	// maxUserName is the longest user or group name (useradd's limit).

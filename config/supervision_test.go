@@ -134,7 +134,7 @@ func TestSupervisionChecks(t *testing.T) {
 		{"probe keys on notify", head + "[[workload]]\nname = \"w\"\ncommand = \"c\"\nready = { notify = true, timeout = \"1s\" }\n",
 			[]string{`6:26: workload "w": ready: timeout applies only to exec, tcp and http probes`}},
 		{"control too long", head + "init.control = \"/" + strings.Repeat("x", 107) + "\"\n[[workload]]\nname = \"w\"\ncommand = \"c\"\n",
-			[]string{"3:6: init: control is 108 bytes long; a unix socket path holds at most 107"}},
+			[]string{"3:6: init: control is 108 bytes long; a unix socket path holds at most 103"}},
 		{"signal by number", head + "init.signals = { 10 = [\"w\"] }\n[[workload]]\nname = \"w\"\ncommand = \"c\"\n", nil},
 		{"two-node cycle", head + "[[workload]]\nname = \"a\"\ncommand = \"c\"\nmain = true\nafter = { b = \"started\" }\n[[workload]]\nname = \"b\"\ncommand = \"c\"\nrequires = { a = \"ready\" }\n",
 			[]string{"11:14: dependency cycle: a -> b -> a (after and requires must not loop)"}},

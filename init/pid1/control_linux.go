@@ -38,16 +38,26 @@ func listenControl(path string, l *loop) (*controlServer, error) {
 		}
 		_ = unix.Unlink(path)
 	}
+	// Bound under a temporary name and renamed once listening: a client
+	// that sees the path can connect at once.
+	tmp := path + ".new"
+	_ = unix.Unlink(tmp)
 	old := unix.Umask(0o077)
-	err = unix.Bind(fd, &unix.SockaddrUnix{Name: path})
+	err = unix.Bind(fd, &unix.SockaddrUnix{Name: tmp})
 	unix.Umask(old)
 	if err != nil {
 		unix.Close(fd)
-		return nil, sysErr("bind "+path, err)
+		return nil, sysErr("bind "+tmp, err)
 	}
 	if err := unix.Listen(fd, 16); err != nil {
 		unix.Close(fd)
-		return nil, sysErr("listen "+path, err)
+		_ = unix.Unlink(tmp)
+		return nil, sysErr("listen "+tmp, err)
+	}
+	if err := unix.Rename(tmp, path); err != nil {
+		unix.Close(fd)
+		_ = unix.Unlink(tmp)
+		return nil, sysErr("rename "+tmp+" to "+path, err)
 	}
 	s := &controlServer{path: path, file: os.NewFile(uintptr(fd), path), done: make(chan struct{})}
 	go s.accept(l)

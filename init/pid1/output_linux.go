@@ -43,7 +43,7 @@ const (
 	// outputChunk is how much a reader takes from its pipe at once; a
 	// line longer than this is passed on in pieces, each ending in a
 	// newline.
-	outputChunk = 8 << 10
+	outputChunk = 4 << 10
 	// tailLines and tailLineMax bound what is kept of each workload's
 	// output in memory: the last tailLines lines, each cut to
 	// tailLineMax bytes.
@@ -175,18 +175,40 @@ func pipe() (r, w *os.File, err error) {
 }
 
 // read is one pipe's reader: until every copy of the write end is closed
-// (the workload and whatever it left running have all gone).
+// (the workload and whatever it left running have all gone). It holds a
+// buffer only while there is something to read: an idle reader waits in
+// the poller with nothing but its stack.
 func (m *outputMux) read(s *outputStream, r *os.File, fd int) {
 	defer m.readers.Done()
 	defer r.Close()
-	buf := make([]byte, outputChunk)
+	rc, err := r.SyscallConn()
+	if err != nil {
+		return
+	}
 	var partial []byte // a line begun in an earlier read
 	for {
-		n, err := r.Read(buf)
+		var n int
+		var rerr error
+		var buf *[]byte
+		err := rc.Read(func(fd uintptr) bool {
+			if buf == nil {
+				buf = chunks.Get().(*[]byte)
+			}
+			n, rerr = unix.Read(int(fd), *buf)
+			if rerr == unix.EAGAIN {
+				chunks.Put(buf)
+				buf = nil
+				return false
+			}
+			return true
+		})
 		if n > 0 {
-			partial = m.take(s, fd, append(partial, buf[:n]...), false)
+			partial = m.take(s, fd, append(partial, (*buf)[:n]...), false)
 		}
-		if err != nil { // EOF: every write end is closed
+		if buf != nil {
+			chunks.Put(buf)
+		}
+		if err != nil || rerr != nil || n == 0 { // end of file, or an error
 			if len(partial) > 0 {
 				m.take(s, fd, partial, true)
 			}
@@ -194,6 +216,9 @@ func (m *outputMux) read(s *outputStream, r *os.File, fd int) {
 		}
 	}
 }
+
+// chunks are the readers' buffers, shared.
+var chunks = sync.Pool{New: func() any { b := make([]byte, outputChunk); return &b }}
 
 // take passes on the complete lines of b (all of b when flush), and
 // returns what is left of an unfinished line. A line longer than
