@@ -18,6 +18,9 @@
 #   watchdog  a frozen miniinit (SIGSTOP) gets the unit restarted
 #   scope     started by hand: a transient scope with the container below
 #   sockets   a .socket unit's socket is fd 3 of the main workload
+#   machined  register = true: machinectl lists the container, its leader
+#             miniinit, until the unit stops (needs the systemd-container
+#             package, which test-systemd.sh passes in; else SKIP)
 # Usage: systemd-service.sh REPO BINDIR
 # Last line: "service: N passed, N failed".
 set -u
@@ -231,8 +234,25 @@ case $sj in *"fds=1 names=web pidok=yes"*"/fd/3 -> socket:["*) true ;; *) false 
 check sockets $? "$sj"
 systemctl stop minispawn-sock.service minispawn-sock.socket
 
+# ---- machined
+deb=$(ls /testbed/systemd-container_*.deb 2>/dev/null | head -n1)
+if [ -n "$deb" ] && dpkg -i --force-depends "$deb" >/dev/null 2>&1; then
+	sed -e 's/name = "svc"/name = "reg"/' -e 's/^\[limits\]$/[systemd]\nregister = true\n[limits]/' /etc/minispawn/svc.toml >/etc/minispawn/reg.toml
+	timeout 60 systemctl start minispawn@reg
+	init=$(pgrep -P "$(show minispawn@reg MainPID)" -x miniinit)
+	listed=$(machinectl list --no-legend --no-pager 2>&1 | awk '{print $1, $2, $3}' | tr '\n' '|')
+	leader=$(machinectl show reg -p Leader --value 2>&1)
+	munit=$(machinectl show reg -p Unit --value 2>&1)
+	timeout 60 systemctl stop minispawn@reg
+	after=$(machinectl list --no-legend --no-pager 2>&1 | awk '{print $1}' | tr '\n' ' ')
+	[ "$listed" = "reg container minispawn|" ] && [ "$leader" = "$init" ] && [ "$munit" = minispawn@reg.service ] && [ -z "$after" ]
+	check machined $? "while running: [$listed] leader $leader (miniinit $init), unit $munit; after stop: [${after}]"
+else
+	echo "SKIP machined: no systemd-container package (machined) here; test-systemd.sh passes one when apt can fetch it"
+fi
+
 if [ "$failed" -gt 0 ]; then
-	for u in minispawn@svc minispawn@fail minispawn@wd minispawn-sock; do
+	for u in minispawn@svc minispawn@fail minispawn@wd minispawn-sock minispawn@reg; do
 		echo "INFO journalctl -u $u:"
 		journalctl -u $u -o cat --no-pager | tail -n 30 | sed 's/^/INFO   /'
 	done

@@ -23,12 +23,17 @@ for b in miniinit minispawn; do
 done
 "$TESTBED_DIR/deps.sh" $runner
 smoke=("$TESTBED_DIR/systemd-tier.sh" "$repo" /testbed/bin)
+# machined is not in the root: its package goes in, for the machined check.
+machined=()
+"$TESTBED_DIR/mkrootfs.sh" >&2 # its systemd's version picks the package's
+deb=$("$TESTBED_DIR/machined-deb.sh")
+[ -z "$deb" ] || machined=(--copy "$deb")
 # bin/ is copied, not shared: a rebuild on the host cannot change it mid-run.
 if [ $runner = vm ]; then
-	exec "$TESTBED_DIR/vm-run.sh" --timeout 600 --share "$repo" --copy "$bin" "$@" "${smoke[@]}"
+	exec "$TESTBED_DIR/vm-run.sh" --timeout 600 --share "$repo" --copy "$bin" "${machined[@]}" "$@" "${smoke[@]}"
 fi
 # --rw-cgroup all: on a hybrid host nspawn mounts the v1 controllers
 # read-only, where minispawn cannot make its cgroup (EROFS). Writable ones
 # (each in a child cgroup of ours) let its limits be set and enforced.
 exec "$TESTBED_DIR/nspawn-run.sh" --timeout 300 --share "$repo" --copy "$bin" \
-	--rw-cgroup all "$@" "${smoke[@]}"
+	--rw-cgroup all "${machined[@]}" "$@" "${smoke[@]}"
