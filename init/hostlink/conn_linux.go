@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -25,9 +26,14 @@ func Pair() (host, child *os.File, err error) {
 // Conn is one end of the channel.
 type Conn struct {
 	c   *net.UnixConn
+	raw syscall.RawConn
 	buf []byte
 	oob []byte
 }
+
+// maxFiles is the most descriptors one message may carry (SCM_RIGHTS);
+// the protocol sends at most one (a configuration on RELOAD=1).
+const maxFiles = 4
 
 // NewConn makes a Conn of f (a duplicate: f stays the caller's to close)
 // and turns on SO_PASSCRED, so that Recv learns each sender's pid.
@@ -56,8 +62,9 @@ func NewConn(f *os.File) (*Conn, error) {
 	}
 	return &Conn{
 		c:   uc,
+		raw: raw,
 		buf: make([]byte, MaxMessage+1),
-		oob: make([]byte, unix.CmsgSpace(unix.SizeofUcred)),
+		oob: make([]byte, unix.CmsgSpace(unix.SizeofUcred)+unix.CmsgSpace(4*maxFiles)),
 	}, nil
 }
 
@@ -73,13 +80,25 @@ func FromFD(fd int) (*Conn, error) {
 	return NewConn(f)
 }
 
-// Send sends one message.
-func (c *Conn) Send(m Message) error {
+// Send sends one message, with files (their descriptors, SCM_RIGHTS)
+// when given; the files stay the caller's to close.
+func (c *Conn) Send(m Message, files ...*os.File) error {
 	b, err := m.Encode()
 	if err != nil {
 		return err
 	}
-	if _, err := c.c.Write(b); err != nil {
+	if len(files) > maxFiles {
+		return fmt.Errorf("hostlink: %d files in one message, at most %d", len(files), maxFiles)
+	}
+	var oob []byte
+	if len(files) > 0 {
+		fds := make([]int, len(files))
+		for i, f := range files {
+			fds[i] = int(f.Fd())
+		}
+		oob = unix.UnixRights(fds...)
+	}
+	if _, _, err := c.c.WriteMsgUnix(b, oob, nil); err != nil {
 		return fmt.Errorf("hostlink: send: %w", err)
 	}
 	return nil
@@ -92,38 +111,76 @@ type Sender struct {
 	Uid, Gid uint32
 }
 
-// Recv waits for the next message. It returns io.EOF once the peer's end
-// is closed (the other process ended). A message that does not parse is
-// returned as an error wrapping ErrMalformed, together with its sender;
-// the channel stays usable.
+// Recv waits for the next message, as RecvFiles does, and closes any
+// descriptors that came with it.
 func (c *Conn) Recv() (Message, Sender, error) {
-	n, oobn, flags, _, err := c.c.ReadMsgUnix(c.buf, c.oob)
-	// Go reads 0 bytes on a SOCK_SEQPACKET socket as io.EOF. End of file
-	// it is, unless credentials came along: then it was an empty record,
-	// which a process holding a copy of the peer's end could write to
-	// fake one.
-	if err != nil && !(errors.Is(err, io.EOF) && oobn > 0) {
-		return nil, Sender{}, err
+	m, who, files, err := c.RecvFiles()
+	for _, f := range files {
+		f.Close()
+	}
+	return m, who, err
+}
+
+// RecvFiles waits for the next message and returns it with the files
+// that came with it (close-on-exec, the caller's to close). It returns
+// io.EOF once the peer's end is closed (the other process ended). A
+// message that does not parse is returned as an error wrapping
+// ErrMalformed, together with its sender and no files; the channel stays
+// usable.
+func (c *Conn) RecvFiles() (Message, Sender, []*os.File, error) {
+	var n, oobn, flags int
+	var rerr error
+	// recvmsg itself, for MSG_CMSG_CLOEXEC: a descriptor received must
+	// never be open without close-on-exec, or a process forked meanwhile
+	// would inherit it.
+	err := c.raw.Read(func(fd uintptr) bool {
+		n, oobn, flags, _, rerr = unix.Recvmsg(int(fd), c.buf, c.oob, unix.MSG_CMSG_CLOEXEC)
+		return !errors.Is(rerr, unix.EAGAIN)
+	})
+	if err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return nil, Sender{}, nil, fmt.Errorf("hostlink: receive: %w", err)
 	}
 	var who Sender
+	var files []*os.File
 	if cmsgs, perr := unix.ParseSocketControlMessage(c.oob[:oobn]); perr == nil {
 		for _, cm := range cmsgs {
 			if cred, err := unix.ParseUnixCredentials(&cm); err == nil {
 				who = Sender{Pid: int(cred.Pid), Uid: cred.Uid, Gid: cred.Gid}
 			}
+			if fds, err := unix.ParseUnixRights(&cm); err == nil {
+				for _, fd := range fds {
+					files = append(files, os.NewFile(uintptr(fd), "hostlink file"))
+				}
+			}
 		}
 	}
-	if n == 0 {
-		return nil, who, fmt.Errorf("%w: empty", ErrMalformed)
+	drop := func(err error) (Message, Sender, []*os.File, error) {
+		for _, f := range files {
+			f.Close()
+		}
+		return nil, who, nil, err
 	}
-	if n > MaxMessage || flags&unix.MSG_TRUNC != 0 {
-		return nil, who, fmt.Errorf("%w: over %d bytes", ErrMalformed, MaxMessage)
+	switch {
+	case n == 0 && oobn == 0:
+		return nil, who, nil, io.EOF
+	case n == 0:
+		// An empty record reads as 0 bytes too, but carries the sender's
+		// credentials: a process holding a copy of the peer's end could
+		// write one to fake an end of file.
+		return drop(fmt.Errorf("%w: empty", ErrMalformed))
+	case n > MaxMessage || flags&unix.MSG_TRUNC != 0:
+		return drop(fmt.Errorf("%w: over %d bytes", ErrMalformed, MaxMessage))
+	case flags&unix.MSG_CTRUNC != 0:
+		return drop(fmt.Errorf("%w: more than %d descriptors", ErrMalformed, maxFiles))
 	}
 	m, err := Parse(c.buf[:n])
 	if err != nil {
-		return nil, who, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return drop(fmt.Errorf("%w: %w", ErrMalformed, err))
 	}
-	return m, who, nil
+	return m, who, files, nil
 }
 
 // ErrMalformed marks a received message that was dropped unread.

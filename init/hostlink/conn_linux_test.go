@@ -145,3 +145,37 @@ func TestFromFDBadDescriptor(t *testing.T) {
 		t.Fatalf("FromFD of a closed fd: %v, want EBADF", err)
 	}
 }
+
+// TestFilePassing: a file crosses with its message, arrives close-on-exec
+// and reads what was written; Recv closes files nobody asked for.
+func TestFilePassing(t *testing.T) {
+	host, child, _ := pair(t)
+	f, err := os.CreateTemp(t.TempDir(), "config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString("name = \"x\"\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := host.Send(Message{{Reload, "1"}}, f); err != nil {
+		t.Fatal(err)
+	}
+	m, _, files, err := child.RecvFiles()
+	if err != nil || m.String() != "RELOAD=1" || len(files) != 1 {
+		t.Fatalf("got %q, %d files, %v", m, len(files), err)
+	}
+	defer files[0].Close()
+	flags, err := unix.FcntlInt(files[0].Fd(), unix.F_GETFD, 0)
+	if err != nil || flags&unix.FD_CLOEXEC == 0 {
+		t.Errorf("received descriptor flags %#x, %v: want close-on-exec", flags, err)
+	}
+	b := make([]byte, 64)
+	n, _ := files[0].ReadAt(b, 0)
+	if string(b[:n]) != "name = \"x\"\n" {
+		t.Errorf("received file reads %q", b[:n])
+	}
+	if err := host.Send(Message{{Reload, "1"}}, f, f, f, f, f); err == nil {
+		t.Error("five files in one message were sent")
+	}
+}
