@@ -158,7 +158,6 @@ func (l *loop) spawn(p *process) (int, error) {
 	if fd, ok := l.cgroupFD(w.Name, p.run); ok {
 		sys.UseCgroupFD, sys.CgroupFD = true, fd
 		pid, err := syscall.ForkExec(path, argv, attr)
-		unix.Close(fd)
 		if !errors.Is(err, unix.ENOSYS) {
 			return pid, err
 		}

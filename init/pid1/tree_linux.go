@@ -21,13 +21,16 @@ import (
 // each workload also gets a cgroup of its own, which no process can leave
 // without privileges miniinit's workloads should not have:
 //
-//	<cgroup2 mount>/<miniinit's cgroup>/miniinit.<pid>/<workload>.<run>
+//	<cgroup2 mount>/<miniinit's cgroup>/miniinit.<pid>/<workload>.<n>
 //
 // Processes are born into it (clone3 with CLONE_INTO_CGROUP), so no fork
-// can slip out between a start and a move. Each run gets a fresh cgroup:
-// what an earlier run left is told apart, and a cgroup that had
-// cgroup.kill written is never entered again (Linux 6.x SIGKILLs a child
-// cloned into one: kill_seq). A stop signal goes to the
+// can slip out between a start and a move. A run reuses the last run's
+// cgroup when that is empty and was never killed through cgroup.kill;
+// otherwise it gets a fresh one (<n> is the run that made it): what an
+// earlier run left is told apart, and a cgroup that had cgroup.kill
+// written is never entered again (Linux 6.x SIGKILLs a child cloned into
+// one: kill_seq). Reuse keeps a crash loop's restarts cheap: making and
+// removing a cgroup costs more than the fork. A stop signal goes to the
 // process group and to every process in the cgroup; a kill (and the sweep
 // when a workload's process ends) writes cgroup.kill, which reaches them
 // all at once. Only the cgroup v2 hierarchy is used, and only for tracking
@@ -42,7 +45,15 @@ import (
 type cgroupTree struct {
 	dir  string              // miniinit.<pid>, parent of the workloads' cgroups
 	rel  string              // the same, as /proc/PID/cgroup shows it
-	runs map[string]struct{} // every run's cgroup made, "<workload>.<run>"
+	runs map[string]struct{} // every cgroup made, "<workload>.<n>"
+	cur  map[string]*leaf    // each workload's current cgroup
+}
+
+// leaf is a workload's current cgroup.
+type leaf struct {
+	name    string // "<workload>.<n>"
+	fd      int    // its open directory
+	tainted bool   // cgroup.kill was written: never enter it again
 }
 
 // setupCgroups makes miniinit's cgroup parent, or says why it cannot.
@@ -60,7 +71,7 @@ func setupCgroups(self int) (*cgroupTree, error) {
 	if err := unix.Mkdir(dir, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
 		return nil, sysErr("mkdir "+dir, err)
 	}
-	return &cgroupTree{dir: dir, rel: rel, runs: map[string]struct{}{}}, nil
+	return &cgroupTree{dir: dir, rel: rel, runs: map[string]struct{}{}, cur: map[string]*leaf{}}, nil
 }
 
 // cgroup2Mount finds the cgroup v2 hierarchy in /proc/self/mountinfo.
@@ -118,30 +129,41 @@ func ownCgroup(file string) (string, error) {
 
 func runCgroup(name string, run int) string { return name + "." + strconv.Itoa(run) }
 
-// open makes the cgroup of run of workload name and returns its open
-// directory, for CLONE_INTO_CGROUP; the caller closes it. The cgroups of
-// the workload's earlier runs go, if empty.
+// open returns the open directory of the cgroup run of workload name is
+// to be born into, for CLONE_INTO_CGROUP: the last run's when it is empty
+// and untainted, else a new one (and the old one goes, if empty).
 func (t *cgroupTree) open(name string, run int) (int, error) {
-	for prev := 1; prev < run; prev++ {
-		if _, ok := t.runs[runCgroup(name, prev)]; ok && unix.Rmdir(filepath.Join(t.dir, runCgroup(name, prev))) == nil {
-			delete(t.runs, runCgroup(name, prev))
+	if c := t.cur[name]; c != nil {
+		if !c.tainted && len(t.procs(name)) == 0 {
+			return c.fd, nil
 		}
+		unix.Close(c.fd)
+		if unix.Rmdir(filepath.Join(t.dir, c.name)) == nil {
+			delete(t.runs, c.name)
+		}
+		delete(t.cur, name)
 	}
-	dir := filepath.Join(t.dir, runCgroup(name, run))
+	leafName := runCgroup(name, run)
+	dir := filepath.Join(t.dir, leafName)
 	if err := unix.Mkdir(dir, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
 		return 0, sysErr("mkdir "+dir, err)
 	}
-	t.runs[runCgroup(name, run)] = struct{}{}
+	t.runs[leafName] = struct{}{}
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return 0, sysErr("open "+dir, err)
 	}
+	t.cur[name] = &leaf{name: leafName, fd: fd}
 	return fd, nil
 }
 
-// procs lists the processes in the cgroup of run of workload name.
-func (t *cgroupTree) procs(name string, run int) []int {
-	data, err := os.ReadFile(filepath.Join(t.dir, runCgroup(name, run), "cgroup.procs"))
+// procs lists the processes in workload name's current cgroup.
+func (t *cgroupTree) procs(name string) []int {
+	c := t.cur[name]
+	if c == nil {
+		return nil
+	}
+	data, err := os.ReadFile(filepath.Join(t.dir, c.name, "cgroup.procs"))
 	if err != nil {
 		return nil
 	}
@@ -154,18 +176,20 @@ func (t *cgroupTree) procs(name string, run int) []int {
 	return pids
 }
 
-// kill SIGKILLs everything in the cgroup of run of workload name:
-// cgroup.kill (Linux 5.14), else each process listed, a few rounds, for
-// what forks meanwhile.
-func (t *cgroupTree) kill(name string, run int) {
-	if _, ok := t.runs[runCgroup(name, run)]; !ok {
+// kill SIGKILLs everything in workload name's current cgroup, if anything
+// is there: cgroup.kill (Linux 5.14; the cgroup is then tainted), else
+// each process listed, a few rounds, for what forks meanwhile.
+func (t *cgroupTree) kill(name string) {
+	c := t.cur[name]
+	if c == nil || len(t.procs(name)) == 0 {
 		return
 	}
-	if err := os.WriteFile(filepath.Join(t.dir, runCgroup(name, run), "cgroup.kill"), []byte("1"), 0); err == nil {
+	if err := os.WriteFile(filepath.Join(t.dir, c.name, "cgroup.kill"), []byte("1"), 0); err == nil {
+		c.tainted = true
 		return
 	}
 	for range 3 {
-		pids := t.procs(name, run)
+		pids := t.procs(name)
 		if len(pids) == 0 {
 			return
 		}
@@ -175,41 +199,41 @@ func (t *cgroupTree) kill(name string, run int) {
 	}
 }
 
-// owner names the workload and run whose cgroup holds pid ("" if none).
-func (t *cgroupTree) owner(pid int) (string, int) {
+// owner names the workload whose cgroup holds pid, or "".
+func (t *cgroupTree) owner(pid int) string {
 	own, err := ownCgroup("/proc/" + strconv.Itoa(pid) + "/cgroup")
 	if err != nil {
-		return "", 0
+		return ""
 	}
 	rest, ok := strings.CutPrefix(own, t.rel+"/")
 	if !ok {
-		return "", 0
+		return ""
 	}
-	leaf, _, _ := strings.Cut(rest, "/")
-	i := strings.LastIndexByte(leaf, '.')
-	if i < 0 {
-		return "", 0
+	leafName, _, _ := strings.Cut(rest, "/")
+	for name, c := range t.cur {
+		if c.name == leafName {
+			return name
+		}
 	}
-	run, err := strconv.Atoi(leaf[i+1:])
-	if err != nil {
-		return "", 0
-	}
-	return leaf[:i], run
+	return ""
 }
 
-// remove removes the runs' cgroups and the parent; one still holding a
-// process (that survived SIGKILL) stays.
+// remove removes the cgroups and the parent; one still holding a process
+// (that survived SIGKILL) stays.
 func (t *cgroupTree) remove() {
-	for leaf := range t.runs {
-		_ = unix.Rmdir(filepath.Join(t.dir, leaf))
+	for _, c := range t.cur {
+		unix.Close(c.fd)
+	}
+	for leafName := range t.runs {
+		_ = unix.Rmdir(filepath.Join(t.dir, leafName))
 	}
 	_ = unix.Rmdir(t.dir)
 }
 
 // The loop's side.
 
-// cgroupFD opens the cgroup of run of workload name, for
-// CLONE_INTO_CGROUP, when there are cgroups; the caller closes it.
+// cgroupFD returns the cgroup run of workload name is to be born into,
+// for CLONE_INTO_CGROUP, when there are cgroups. The tree keeps it open.
 func (l *loop) cgroupFD(name string, run int) (int, bool) {
 	if l.cgroups == nil {
 		return 0, false
@@ -225,10 +249,10 @@ func (l *loop) cgroupFD(name string, run int) (int, bool) {
 // signalCgroup sends sig to the processes of p's cgroup that left p's
 // process group (the group itself had it already).
 func (l *loop) signalCgroup(p *process, sig syscall.Signal) {
-	if l.cgroups == nil {
+	if l.cgroups == nil || !l.current(p) {
 		return
 	}
-	for _, pid := range l.cgroups.procs(p.w.Name, p.run) {
+	for _, pid := range l.cgroups.procs(p.w.Name) {
 		if pgid, err := unix.Getpgid(pid); err == nil && pgid == p.pid {
 			continue
 		}
@@ -238,9 +262,16 @@ func (l *loop) signalCgroup(p *process, sig syscall.Signal) {
 
 // sweepCgroup SIGKILLs everything left in p's cgroup.
 func (l *loop) sweepCgroup(p *process) {
-	if l.cgroups != nil {
-		l.cgroups.kill(p.w.Name, p.run)
+	if l.cgroups != nil && l.current(p) {
+		l.cgroups.kill(p.w.Name)
 	}
+}
+
+// current reports whether p is its workload's latest run, whose cgroup is
+// the current one.
+func (l *loop) current(p *process) bool {
+	wk := l.works[p.w.Name]
+	return wk != nil && wk.cur == p
 }
 
 // cgroupOwner returns the running process whose cgroup holds pid.
@@ -248,8 +279,7 @@ func (l *loop) cgroupOwner(pid int) *process {
 	if l.cgroups == nil {
 		return nil
 	}
-	name, run := l.cgroups.owner(pid)
-	if wk := l.works[name]; wk != nil && wk.cur != nil && wk.cur.running && wk.cur.run == run {
+	if wk := l.works[l.cgroups.owner(pid)]; wk != nil && wk.cur != nil && wk.cur.running {
 		return wk.cur
 	}
 	return nil
