@@ -23,6 +23,18 @@ import (
 func attackRoot(t *testing.T) string {
 	t.Helper()
 	root := busyboxRoot(t)
+	// Where there is no Go toolchain (the test VM), the program is
+	// prebuilt next to the binaries under test.
+	if dir := os.Getenv("MINISPAWN_TEST_BINDIR"); dir != "" {
+		data, err := os.ReadFile(filepath.Join(dir, "attack"))
+		if err != nil {
+			t.Fatalf("prebuilt attack program: %v", err)
+		}
+		if err := os.WriteFile(filepath.Join(root, "bin", "attack"), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return root
+	}
 	cmd := exec.Command("go", "build", "-o", filepath.Join(root, "bin", "attack"), "./testdata/attack")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -55,11 +67,21 @@ args = [%q, %q]
 	if ctx.Err() != nil {
 		t.Fatalf("attack %s did not finish", name)
 	}
-	line := strings.TrimSpace(stdout.String())
+	line := verdict(stdout.String())
 	if !strings.HasPrefix(line, "BLOCKED") && !strings.HasPrefix(line, "ESCAPED") {
 		t.Fatalf("attack %s: no verdict:\nstdout: %s\nstderr: %s", name, &stdout, &stderr)
 	}
 	return line
+}
+
+// verdict picks the attack program's report line out of its output.
+func verdict(out string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "BLOCKED") || strings.HasPrefix(line, "ESCAPED") {
+			return strings.TrimSpace(line)
+		}
+	}
+	return strings.TrimSpace(out)
 }
 
 func mustBlock(t *testing.T, got string, want ...string) {
@@ -192,5 +214,5 @@ func TestAttackTIOCSTIIntoCallersTerminalFails(t *testing.T) {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = term.slave, &stdout, &stdout
 	cmd.SysProcAttr = ttyAttr()
 	cmd.Run()
-	mustBlock(t, strings.TrimSpace(stdout.String()), "EPERM", "EIO")
+	mustBlock(t, verdict(stdout.String()), "EPERM", "EIO")
 }
