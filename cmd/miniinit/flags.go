@@ -382,5 +382,16 @@ func (c *cli) options() (pid1.Options, error) {
 		reread = func() (*config.Config, error) { return loadConfig(c) }
 	}
 	fromConfig(&o, cfg, reread)
+	if c.hostFD != 0 {
+		// minispawn sends the file's new content on reload.
+		name := cfg.File
+		o.ReloadFrom = func(data []byte) ([]pid1.Workload, map[syscall.Signal][]string, error) {
+			next, err := config.Parse(name, data)
+			if err != nil {
+				return nil, nil, err
+			}
+			return workloadsOf(next), next.Routes(), nil
+		}
+	}
 	return o, nil
 }

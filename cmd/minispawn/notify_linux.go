@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,6 +40,10 @@ type serviceLink struct {
 	send func(state string) (bool, error)
 	// monotonic is CLOCK_MONOTONIC now (for RELOADING=1).
 	monotonic func() time.Duration
+
+	// configFile is the container's file, read again on SIGHUP and sent
+	// to miniinit with the reload request ("" for an ad-hoc run).
+	configFile string
 
 	mu    sync.Mutex
 	conn  *hostlink.Conn // nil until attach
@@ -218,11 +223,25 @@ func (s *serviceLink) onSignal(sig os.Signal) (handled bool) {
 		if conn == nil {
 			return false
 		}
+		// The file's new content goes along: the container cannot read
+		// the file. It is checked here first, so that a broken edit
+		// leaves the running workloads alone.
+		var files []*os.File
+		if s.configFile != "" {
+			f, err := configForReload(s.configFile)
+			if err != nil {
+				s.log.Error("reload refused: " + err.Error())
+				s.setStatus("reload refused: " + firstLine(err.Error()))
+				return true
+			}
+			defer f.Close()
+			files = append(files, f)
+		}
 		// RELOADING=1 first, so that the unit shows "reloading" at once
 		// (Type=notify-reload waits for it); miniinit's READY=1 ends it.
 		s.notify("RELOADING=1\nMONOTONIC_USEC=" + strconv.FormatInt(s.monotonic().Microseconds(), 10) +
 			"\nSTATUS=reloading")
-		if err := conn.Send(hostlink.Message{{Key: hostlink.Reload, Value: "1"}}); err != nil {
+		if err := conn.Send(hostlink.Message{{Key: hostlink.Reload, Value: "1"}}, files...); err != nil {
 			s.log.Warn("ask the container to reload", "err", err)
 			return false
 		}
@@ -279,7 +298,11 @@ func hostChannel() (*hostlink.Conn, *os.File, error) {
 // (host pid pid). With a channel, minispawn relays it from now on and
 // READY=1 waits for miniinit's report (unless notify = "started");
 // without one, the container counts as ready now.
-func (s *serviceLink) containerStarted(conn *hostlink.Conn, pid int, notify config.NotifyWhen, name string) {
+func (s *serviceLink) containerStarted(conn *hostlink.Conn, pid int, plan *Plan) {
+	notify, name := plan.Service.Notify, plan.Name
+	if _, err := os.Stat(plan.ConfigFile); err == nil {
+		s.configFile = plan.ConfigFile
+	}
 	if conn == nil {
 		s.readyAtExec("container " + name + " running")
 		return
@@ -296,4 +319,22 @@ func (s *serviceLink) containerStarted(conn *hostlink.Conn, pid int, notify conf
 // cleaning up.
 func (s *serviceLink) exited(how string) {
 	s.notify("STOPPING=1\nSTATUS=container exited (" + cleanStatus(how) + "); cleaning up")
+}
+
+// configForReload reads and checks the container's file again, and
+// returns its content in a sealed memfd for miniinit.
+func configForReload(path string) (*os.File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := config.Parse(path, data); err != nil {
+		return nil, err
+	}
+	return sealedCopy("config", "", data)
+}
+
+func firstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
 }

@@ -358,3 +358,41 @@ ready = { notify = true }
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
 }
+
+// TestServiceReloadSendsTheFile: SIGHUP (systemctl reload) makes minispawn
+// read the file again and hand its content to miniinit, which restarts
+// the workloads whose definition changed: RELOADING=1, then READY=1 with
+// the count. A broken file is refused on the host, before the container
+// hears of it.
+func TestServiceReloadSendsTheFile(t *testing.T) {
+	roottest.Require(t)
+	name := containerName(t)
+	rec := newNotifyRecorder(t)
+	cfg := serviceConfig(t, name, "0")
+	cmd, out := startService(t, cfg, rec)
+	rec.until(t, "READY=1", 30*time.Second)
+
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(data), "echo web serving", "echo web v2 serving", 1)
+	if err := os.WriteFile(cfg, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	got := texts(rec.until(t, "STATUS=reloaded", 20*time.Second))
+	all := strings.Join(got, "\n")
+	if !strings.Contains(all, "RELOADING=1\nMONOTONIC_USEC=") || !strings.Contains(got[len(got)-1], "READY=1\nSTATUS=reloaded: 1 workload(s) changed") {
+		t.Errorf("reload of an edited file:\n%s\n%s", all, out)
+	}
+
+	if err := os.WriteFile(cfg, []byte(edited+"\nbogus = 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	got = texts(rec.until(t, "STATUS=reload refused", 10*time.Second))
+	if all := strings.Join(got, "\n"); strings.Contains(all, "RELOADING") || !strings.Contains(all, "bogus") {
+		t.Errorf("reload of a broken file:\n%s", all)
+	}
+}

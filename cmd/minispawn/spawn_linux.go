@@ -404,7 +404,7 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 		}
 	}
 	// READY=1 now, or relay miniinit's own once its workloads are ready.
-	sd.containerStarted(hostConn, pid, plan.Service.Notify, plan.Name)
+	sd.containerStarted(hostConn, pid, plan)
 	// With register = true, machined knows the container until it ends
 	// (machined_linux.go): registered now, unregistered on the way out.
 	defer registerMachine(plan, pid, log)()

@@ -12,7 +12,8 @@
 #   limits    cgroup v2: memory.max and pids.max of the container's cgroup
 #             match the file (v1 on a hybrid host: at the hierarchy root)
 #   journal   workload lines in journalctl -u, with the workloads' names
-#   reload    systemctl reload goes through RELOADING=1 ... READY=1
+#   reload    systemctl reload sends the edited file to miniinit, which
+#             restarts the changed workload (RELOADING=1 ... READY=1)
 #   stop      systemctl stop: clean exit, no process, mount or cgroup left
 #   failed    a failing main workload fails the unit with its exit code
 #   watchdog  a frozen miniinit (SIGSTOP) gets the unit restarted
@@ -160,12 +161,18 @@ done
 [ $ok = 1 ]
 check journal $? "$(echo "$jr" | grep -E '^(db|web): ' | tr '\n' '|')"
 
+# web's command changes: the reload restarts web alone, with the new one.
+cp /etc/minispawn/svc.toml /tmp/svc.toml.orig
+sed -i 's/echo web serving/echo web v2 serving/' /etc/minispawn/svc.toml
 systemctl reload minispawn@svc
 rc=$?
-wait_for 5 sh -c '[ "$(systemctl show minispawn@svc -p ActiveState --value)" = active ]'
+wait_for 10 sh -c 'systemctl show minispawn@svc -p StatusText --value | grep -q "^reloaded" &&
+	journalctl -u minispawn@svc -o cat --no-pager | grep -q "web v2 serving"'
 after=$(show minispawn@svc StatusText)
-[ $rc = 0 ] && [ "$(show minispawn@svc ActiveState)" = active ] && case $after in reload*) true ;; *) false ;; esac
-check reload $? "systemctl reload exited $rc; then $(show minispawn@svc ActiveState), \"$after\""
+[ $rc = 0 ] && [ "$(show minispawn@svc ActiveState)" = active ] && [ "$after" = "reloaded: 1 workload(s) changed" ] &&
+	journalctl -u minispawn@svc -o cat --no-pager | grep -q '^web: web v2 serving'
+check reload $? "systemctl reload exited $rc; then $(show minispawn@svc ActiveState), \"$after\", $(journalctl -u minispawn@svc -o cat --no-pager | grep -c 'web v2 serving') line(s) of the new web"
+cp /tmp/svc.toml.orig /etc/minispawn/svc.toml
 
 timeout 60 systemctl stop minispawn@svc
 rc=$?

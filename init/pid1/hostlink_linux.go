@@ -2,7 +2,11 @@ package pid1
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"os"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/minispawn/minispawn/init/hostlink"
@@ -23,7 +27,9 @@ import (
 //	                  answering, and minispawn stops the watchdog's pings
 //
 // What comes in (read by a goroutine, handled by the loop as events):
-// HEARTBEAT=N and RELOAD=1.
+// HEARTBEAT=N and RELOAD=1, the latter with the configuration file's new
+// content as a descriptor (minispawn read and checked it on the host, as
+// the container cannot reach the file).
 
 // hostLink is the channel and what was last sent on it.
 type hostLink struct {
@@ -34,8 +40,12 @@ type hostLink struct {
 	readyN   int
 }
 
-// hostMsg is a message from minispawn, for the loop.
-type hostMsg struct{ m hostlink.Message }
+// hostMsg is a message from minispawn, for the loop, with the file that
+// came with it (or nil).
+type hostMsg struct {
+	m    hostlink.Message
+	file *os.File
+}
 
 // openHostLink takes the descriptor minispawn passed (a close-on-exec
 // duplicate, so no workload inherits it; the original is closed) and
@@ -52,33 +62,56 @@ func (l *loop) openHostLink() {
 	l.host = &hostLink{conn: c}
 	go func() {
 		for {
-			m, _, err := c.Recv()
+			m, _, files, err := c.RecvFiles()
 			if errors.Is(err, hostlink.ErrMalformed) {
 				continue
 			}
 			if err != nil {
 				return // minispawn is gone, or the channel was closed
 			}
-			l.post(hostMsg{m})
+			var f *os.File
+			for i, g := range files {
+				if i == 0 {
+					f = g
+				} else {
+					g.Close()
+				}
+			}
+			l.post(hostMsg{m, f})
 		}
 	}()
 }
 
 // onHostMsg answers a heartbeat, or reloads.
 func (l *loop) onHostMsg(e hostMsg) {
+	if e.file != nil {
+		defer e.file.Close()
+	}
 	if n, ok := e.m.Get(hostlink.Heartbeat); ok {
 		l.hostSend(hostlink.Message{{Key: hostlink.Heartbeat, Value: n}})
 	}
 	if v, ok := e.m.Get(hostlink.Reload); ok && v == "1" {
-		l.hostReload()
+		l.hostReload(e.file)
 	}
 }
 
 // hostReload is `miniinit ctl reload` on minispawn's request (systemctl
 // reload), framed by RELOADING=1 and READY=1 as the service manager
-// expects.
-func (l *loop) hostReload() {
+// expects. With a file (the configuration's new content) and
+// Options.ReloadFrom, that content is what the reload reads, now and at
+// later `ctl reload`s.
+func (l *loop) hostReload(file *os.File) {
 	l.hostSend(hostlink.Message{{Key: hostlink.Reloading, Value: "1"}, {Key: hostlink.Status, Value: "reloading"}})
+	if file != nil && l.opts.ReloadFrom != nil {
+		data, err := io.ReadAll(io.NewSectionReader(file, 0, 1<<24))
+		from := l.opts.ReloadFrom
+		l.opts.Reload = func() ([]Workload, map[syscall.Signal][]string, error) {
+			if err != nil {
+				return nil, nil, fmt.Errorf("read the configuration minispawn sent: %w", err)
+			}
+			return from(data)
+		}
+	}
 	changed, err := l.reload()
 	status := "reloaded: " + strconv.Itoa(len(changed)) + " workload(s) changed"
 	if err != nil {

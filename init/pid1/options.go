@@ -82,6 +82,11 @@ type Options struct {
 	// reload`, returning the new workloads and routes.
 	Reload func() ([]Workload, map[syscall.Signal][]string, error)
 
+	// ReloadFrom, when set, reads a configuration's content that
+	// minispawn sends with its reload request (hostlink_linux.go), for a
+	// configuration miniinit cannot read again itself (--config-fd).
+	ReloadFrom func(data []byte) ([]Workload, map[syscall.Signal][]string, error)
+
 	// Seed, when not zero, makes the restart jitter repeatable.
 	Seed uint64
 
