@@ -19,14 +19,19 @@ import (
 // for one writer thread that writes them to miniinit's own stdout and
 // stderr, in the order each pipe gave them.
 //
-// The drop policy: the queue holds at most outputQueueBytes. When the
-// container's stdout or stderr is slow or blocked (a full pipe nobody
-// reads, a stopped terminal) and the queue is full, new output is
-// dropped, whole reads at a time, and counted per workload; the writer
-// says so on stderr ("miniinit: web: 1200 lines of output dropped") once
-// it can write again. The readers never wait for the writer, so neither a
-// workload writing (its pipe keeps being drained) nor PID 1's event loop
-// (it never touches output) is ever held up by the container's output.
+// The policy when the container's stdout or stderr is slower than the
+// workloads (a log driver behind, a terminal scrolling) or blocked (a full
+// pipe nobody reads, a stopped terminal): the queue holds at most
+// outputQueueBytes. A reader that finds it full waits for room, at most
+// outputStall: a slow stdout slows the workloads down (as writing to it
+// directly would), without losing a line. Past that wait the stream is
+// taken for blocked: from then on its output is dropped, whole reads at a
+// time, and counted per workload, without waiting, until the queue has
+// drained to half; the writer says so on stderr, at most once a second
+// ("miniinit: web: 1200 lines of output dropped"), and the report and
+// `miniinit ctl logs` give the count. So a workload is never held up more
+// than outputStall by a stdout that does not move, and PID 1's event loop
+// (which never touches output) not at all.
 //
 // The writer runs on a thread of its own with the signals a write can
 // raise blocked, as miniinit's log writer does (log_linux.go): an EPIPE
@@ -40,6 +45,11 @@ import (
 const (
 	// outputQueueBytes bounds the output waiting for the writer.
 	outputQueueBytes = 512 << 10
+	// outputStall is how long a reader waits for room in the queue
+	// before its stream is taken for blocked and dropped.
+	outputStall = 250 * time.Millisecond
+	// noteEvery spaces the drop notices.
+	noteEvery = time.Second
 	// outputChunk is how much a reader takes from its pipe at once; a
 	// line longer than this is passed on in pieces, each ending in a
 	// newline.
@@ -54,8 +64,10 @@ const (
 // outputMux is the writer and the per-workload bookkeeping.
 type outputMux struct {
 	queue  chan outputBatch
-	queued atomic.Int64 // bytes in queue
-	fds    [2]int       // miniinit's stdout and stderr
+	queued atomic.Int64  // bytes in queue
+	room   chan struct{} // a token each time the writer frees room
+	noted  time.Time     // the last drop notice (writer's)
+	fds    [2]int        // miniinit's stdout and stderr
 
 	mu      sync.Mutex
 	streams map[string]*outputStream
@@ -70,13 +82,14 @@ type outputBatch struct {
 
 // outputStream is one workload's bookkeeping, shared by its two readers.
 type outputStream struct {
-	name    string
-	prefix  []byte
-	dropped atomic.Uint64 // lines
-	noted   uint64        // dropped lines already reported (writer's)
-	mu      sync.Mutex
-	tail    [][]byte // ring of the last lines
-	next    int
+	name     string
+	prefix   []byte
+	dropped  atomic.Uint64 // lines
+	dropping atomic.Bool   // taken for blocked: drop until the queue drains
+	noted    uint64        // dropped lines already reported (writer's)
+	mu       sync.Mutex
+	tail     [][]byte // ring of the last lines
+	next     int
 }
 
 // newOutputMux starts the writer for stdout and stderr (miniinit's fds 1
@@ -84,6 +97,7 @@ type outputStream struct {
 func newOutputMux(stdout, stderr int) *outputMux {
 	m := &outputMux{
 		queue:   make(chan outputBatch, 256),
+		room:    make(chan struct{}, 1),
 		fds:     [2]int{stdout, stderr},
 		streams: map[string]*outputStream{},
 	}
@@ -110,13 +124,20 @@ func (m *outputMux) write(ready chan struct{}) {
 		}
 		writeAll(b.fd, b.b)
 		m.queued.Add(-int64(len(b.b)))
-		m.noteDrops()
+		select {
+		case m.room <- struct{}{}:
+		default:
+		}
+		if time.Since(m.noted) >= noteEvery {
+			m.noteDrops()
+		}
 	}
 }
 
 // noteDrops writes, on stderr, how much output each workload lost since
 // the last note.
 func (m *outputMux) noteDrops() {
+	m.noted = time.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, s := range m.streams {
@@ -244,18 +265,47 @@ func (m *outputMux) take(s *outputStream, fd int, b []byte, flush bool) []byte {
 			break
 		}
 	}
-	if m.queued.Load()+int64(len(out)) > outputQueueBytes {
+	if !m.enqueue(s, outputBatch{fd: fd, b: out}) {
 		s.dropped.Add(uint64(n))
-	} else {
-		select {
-		case m.queue <- outputBatch{fd: fd, b: out}:
-			m.queued.Add(int64(len(out)))
-		default:
-			s.dropped.Add(uint64(n))
-		}
 	}
 	// The unfinished line keeps its own array: b may be reused.
 	return append([]byte(nil), rest...)
+}
+
+// enqueue queues b for the writer under the policy above, and reports
+// whether it did (false: b is to be dropped).
+func (m *outputMux) enqueue(s *outputStream, b outputBatch) bool {
+	if s.dropping.Load() {
+		if m.queued.Load() > outputQueueBytes/2 {
+			return false
+		}
+		s.dropping.Store(false)
+	}
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		if m.queued.Load()+int64(len(b.b)) <= outputQueueBytes {
+			select {
+			case m.queue <- b:
+				m.queued.Add(int64(len(b.b)))
+				return true
+			default:
+			}
+		}
+		if timer == nil {
+			timer = time.NewTimer(outputStall)
+		}
+		select {
+		case <-m.room:
+		case <-timer.C:
+			s.dropping.Store(true)
+			return false
+		}
+	}
 }
 
 // keep adds a line to the tail.

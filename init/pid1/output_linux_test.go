@@ -217,3 +217,51 @@ func threads(t *testing.T) int {
 	}
 	return len(ents)
 }
+
+// TestOutputSlowStdoutLosesNothing: a stdout that is slower than the
+// workload but moving applies back-pressure: every line arrives, none is
+// dropped.
+func TestOutputSlowStdoutLosesNothing(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); w.Close() })
+	errs := newCapture(t, true)
+	m := newOutputMux(int(w.Fd()), int(errs.w.Fd()))
+	o, e, _ := m.open("steady", false)
+	e.Close()
+	const lines = 40000 // 4 MB: far past the queue and the pipe
+	go func() {
+		line := strings.Repeat("z", 99) + "\n"
+		for range lines {
+			if _, err := o.WriteString(line); err != nil {
+				break
+			}
+		}
+		o.Close()
+	}()
+	got := 0
+	buf := make([]byte, 16<<10)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for got < lines*100 {
+			n, err := r.Read(buf)
+			got += n
+			if err != nil {
+				return
+			}
+			time.Sleep(200 * time.Microsecond) // a slow reader, well under outputStall per read
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("read %d of %d bytes in 30s", got, lines*100)
+	}
+	m.flush(5 * time.Second)
+	if _, dropped := m.tail("steady", 0); dropped != 0 || got != lines*100 {
+		t.Errorf("read %d bytes of %d, %d lines dropped", got, lines*100, dropped)
+	}
+}
