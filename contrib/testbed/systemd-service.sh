@@ -166,10 +166,12 @@ cp /etc/minispawn/svc.toml /tmp/svc.toml.orig
 sed -i 's/echo web serving/echo web v2 serving/' /etc/minispawn/svc.toml
 systemctl reload minispawn@svc
 rc=$?
-wait_for 10 sh -c 'systemctl show minispawn@svc -p StatusText --value | grep -q "^reloaded" &&
-	journalctl -u minispawn@svc -o cat --no-pager | grep -q "web v2 serving"'
+# STATUS= says "reloaded: 1 workload(s) changed" until the restarted web
+# is ready again; then "2/2 workloads ready".
+wait_for 10 sh -c 'journalctl -u minispawn@svc -o cat --no-pager | grep -q "^web: web v2 serving" &&
+	[ "$(systemctl show minispawn@svc -p StatusText --value)" = "2/2 workloads ready" ]'
 after=$(show minispawn@svc StatusText)
-[ $rc = 0 ] && [ "$(show minispawn@svc ActiveState)" = active ] && [ "$after" = "reloaded: 1 workload(s) changed" ] &&
+[ $rc = 0 ] && [ "$(show minispawn@svc ActiveState)" = active ] && [ "$after" = "2/2 workloads ready" ] &&
 	journalctl -u minispawn@svc -o cat --no-pager | grep -q '^web: web v2 serving'
 check reload $? "systemctl reload exited $rc; then $(show minispawn@svc ActiveState), \"$after\", $(journalctl -u minispawn@svc -o cat --no-pager | grep -c 'web v2 serving') line(s) of the new web"
 cp /tmp/svc.toml.orig /etc/minispawn/svc.toml
