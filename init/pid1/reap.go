@@ -38,3 +38,19 @@ func reapAll(found func(pid int, ws syscall.WaitStatus)) (noChildren bool, err e
 		found(pid, ws)
 	}
 }
+
+// hasChildren reports whether miniinit has any child at all, without
+// collecting anything: waitid with WNOWAIT only looks, so reapAll stays
+// the one place statuses are taken. On error it says yes, the cautious
+// answer for its caller (the drain lists processes only when there can be
+// some: see others).
+func hasChildren() bool {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT|unix.WALL, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		return !errors.Is(err, unix.ECHILD)
+	}
+}
