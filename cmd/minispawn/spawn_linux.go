@@ -255,6 +255,16 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 		tty.resize()
 		stdio = []*os.File{tty.slave, tty.slave, tty.slave}
 	}
+	// When stdout is the journal, the container's lines become entries
+	// named after their workloads (journalrelay_linux.go).
+	jr, err := startJournalRelay(plan, log)
+	if err != nil {
+		return 0, err
+	}
+	if jr != nil {
+		defer jr.finish()
+		stdio[1], stdio[2] = jr.stdout, jr.stderr
+	}
 
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -320,6 +330,9 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	// The container holds these now; minispawn has no use for them.
 	if hostChild != nil {
 		hostChild.Close()
+	}
+	if jr != nil {
+		jr.started()
 	}
 	for _, f := range plan.Listen.files {
 		f.Close()

@@ -11,7 +11,8 @@
 #             is in UNIT/supervisor and the container in UNIT/minispawn/NAME
 #   limits    cgroup v2: memory.max and pids.max of the container's cgroup
 #             match the file (v1 on a hybrid host: at the hierarchy root)
-#   journal   workload lines in journalctl -u, with the workloads' names
+#   journal   workload lines in journalctl -u UNIT -t WORKLOAD (the relay
+#             names them after their workloads)
 #   reload    systemctl reload sends the edited file to miniinit, which
 #             restarts the changed workload (RELOADING=1 ... READY=1)
 #   stop      systemctl stop: clean exit, no process, mount or cgroup left
@@ -153,13 +154,14 @@ else
 	check limits $? "hybrid host, v1 memory at the hierarchy root: $d/memory.limit_in_bytes = $got"
 fi
 
-jr=$(journalctl -u minispawn@svc -o cat --no-pager)
+# Each workload's lines under its own name (SYSLOG_IDENTIFIER), and
+# minispawn's own messages with priorities.
 ok=1
-for id in db web; do
-	wait_for 5 sh -c "journalctl -u minispawn@svc -o cat --no-pager | grep -q '^$id: '" || ok=0
-done
+wait_for 5 sh -c "journalctl -u minispawn@svc -t db -o cat --no-pager | grep -qx 'db ready'" || ok=0
+wait_for 5 sh -c "journalctl -u minispawn@svc -t web -o cat --no-pager | grep -qx 'web serving'" || ok=0
+ids=$(journalctl -u minispawn@svc -o json --no-pager | grep -o '"SYSLOG_IDENTIFIER":"[^"]*"' | sort -u | tr '\n' ' ')
 [ $ok = 1 ]
-check journal $? "$(echo "$jr" | grep -E '^(db|web): ' | tr '\n' '|')"
+check journal $? "-t db: $(journalctl -u minispawn@svc -t db -o cat --no-pager | tr '\n' '|') -t web: $(journalctl -u minispawn@svc -t web -o cat --no-pager | tr '\n' '|') identifiers: $ids"
 
 # web's command changes: the reload restarts web alone, with the new one.
 cp /etc/minispawn/svc.toml /tmp/svc.toml.orig
@@ -168,11 +170,11 @@ systemctl reload minispawn@svc
 rc=$?
 # STATUS= says "reloaded: 1 workload(s) changed" until the restarted web
 # is ready again; then "2/2 workloads ready".
-wait_for 10 sh -c 'journalctl -u minispawn@svc -o cat --no-pager | grep -q "^web: web v2 serving" &&
+wait_for 10 sh -c 'journalctl -u minispawn@svc -t web -o cat --no-pager | grep -qx "web v2 serving" &&
 	[ "$(systemctl show minispawn@svc -p StatusText --value)" = "2/2 workloads ready" ]'
 after=$(show minispawn@svc StatusText)
 [ $rc = 0 ] && [ "$(show minispawn@svc ActiveState)" = active ] && [ "$after" = "2/2 workloads ready" ] &&
-	journalctl -u minispawn@svc -o cat --no-pager | grep -q '^web: web v2 serving'
+	journalctl -u minispawn@svc -t web -o cat --no-pager | grep -qx 'web v2 serving'
 check reload $? "systemctl reload exited $rc; then $(show minispawn@svc ActiveState), \"$after\", $(journalctl -u minispawn@svc -o cat --no-pager | grep -c 'web v2 serving') line(s) of the new web"
 cp /tmp/svc.toml.orig /etc/minispawn/svc.toml
 
