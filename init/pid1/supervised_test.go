@@ -44,6 +44,15 @@ func newSup(t *testing.T, init, body string) *sup {
 	if err := os.WriteFile(s.file, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Registered before startMini's cleanup, so it runs after it (last
+	// in, first out), once miniinit has ended: a miniinit the cleanup had
+	// to kill had no chance to remove its cgroups, so the test does.
+	t.Cleanup(func() {
+		if s.run != nil {
+			<-s.run.done
+		}
+		removeStale(cgroupParentForTest(), 0)
+	})
 	return s
 }
 
@@ -51,6 +60,20 @@ func (s *sup) start(extra ...string) *miniRun {
 	s.t.Helper()
 	s.run = startMini(s.t, runOpts{}, append([]string{"-s", "-v", "-c", s.file}, extra...)...)
 	return s.run
+}
+
+// cgroupParentForTest is where this test process's miniinits make their
+// cgroups ("" when there are none).
+func cgroupParentForTest() string {
+	mount, err := cgroup2Mount()
+	if err != nil {
+		return ""
+	}
+	own, err := ownCgroup("/proc/self/cgroup")
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(mount, own)
 }
 
 // ctl sends one control request, waiting for the socket to appear.

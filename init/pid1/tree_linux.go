@@ -66,12 +66,40 @@ func setupCgroups(self int) (*cgroupTree, error) {
 	if err != nil {
 		return nil, err
 	}
+	removeStale(filepath.Join(mount, own), self)
 	rel := filepath.Join(own, "miniinit."+strconv.Itoa(self))
 	dir := filepath.Join(mount, rel)
 	if err := unix.Mkdir(dir, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
 		return nil, sysErr("mkdir "+dir, err)
 	}
 	return &cgroupTree{dir: dir, rel: rel, runs: map[string]struct{}{}, cur: map[string]*leaf{}}, nil
+}
+
+// removeStale removes what a miniinit that was killed (SIGKILL leaves no
+// chance to clean up) left in parent: miniinit.<pid> cgroups whose pid no
+// longer runs. Only empty cgroups can be removed, so a cgroup that still
+// holds a process, or belongs to a miniinit that runs, stays.
+func removeStale(parent string, self int) {
+	ents, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), "miniinit.")
+		pid, err := strconv.Atoi(rest)
+		if !ok || err != nil || !e.IsDir() || pid == self || unix.Kill(pid, 0) != unix.ESRCH {
+			continue
+		}
+		dir := filepath.Join(parent, e.Name())
+		if subs, err := os.ReadDir(dir); err == nil {
+			for _, sub := range subs {
+				if sub.IsDir() {
+					_ = unix.Rmdir(filepath.Join(dir, sub.Name()))
+				}
+			}
+		}
+		_ = unix.Rmdir(dir)
+	}
 }
 
 // cgroup2Mount finds the cgroup v2 hierarchy in /proc/self/mountinfo.
