@@ -202,7 +202,7 @@ main=$(show minispawn@wd MainPID)
 init=$(pgrep -P "$main" -x miniinit)
 kill -STOP "$init"
 t0=$(now)
-wait_for 15 sh -c '[ "$(systemctl show minispawn@wd -p NRestarts --value)" -ge 1 ] && [ "$(systemctl show minispawn@wd -p ActiveState --value)" = active ]'
+wait_for 40 sh -c '[ "$(systemctl show minispawn@wd -p NRestarts --value)" -ge 1 ] && [ "$(systemctl show minispawn@wd -p ActiveState --value)" = active ]'
 ok=$?
 took=$(since "$t0")
 wj=$(journalctl -u minispawn@wd -o cat --no-pager | grep -m1 -i watchdog)
@@ -216,7 +216,7 @@ before=$(mounts)
 minispawn -c /etc/minispawn/svc.toml >/tmp/byhand.log 2>&1 &
 pid=$!
 # Up once web serves (it is ready, and its SIGTERM trap is set).
-wait_for 15 sh -c '[ "$(systemctl show minispawn-svc.scope -p ActiveState --value)" = active ] && grep -q "web serving" /tmp/byhand.log'
+wait_for 40 sh -c '[ "$(systemctl show minispawn-svc.scope -p ActiveState --value)" = active ] && grep -q "web serving" /tmp/byhand.log'
 scg=$(show minispawn-svc.scope ControlGroup)
 init=$(pgrep -P $pid -x miniinit)
 initcg=$(sed -n 's/^0:://p' "/proc/$init/cgroup" 2>/dev/null)
