@@ -98,7 +98,11 @@ func TestEnterThreadBornInside(t *testing.T) {
 func TestEnterThreadEvictsRuntimeThreads(t *testing.T) {
 	l := hostLayout(t)
 	if l.Version != V1 {
-		t.Skip("v1 only: v2 clones into the cgroup")
+		// v2 has no thread step-in to evict from: the container's first
+		// process is cloned into its cgroup directly (CLONE_INTO_CGROUP),
+		// which TestV2* and minispawn's limits tests cover.
+		t.Log("cgroup v2: nothing to evict (the clone goes into the cgroup)")
+		return
 	}
 	c := create(t, l, testName(), Resources{})
 	rescue(t, c)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -203,16 +204,25 @@ func TestAttackTIOCSTIIntoCallersTerminalFails(t *testing.T) {
 	defer term.master.Close()
 	defer term.slave.Close()
 	root := attackRoot(t)
-	cfg := writeConfig(t, fmt.Sprintf("name = %q\nrootfs.path = %q\n[[workload]]\nname = \"a\"\ncommand = \"/bin/attack\"\nargs = [\"tiocsti\"]\n",
+	// The worst case: the workload keeps the caller's terminal as stdin,
+	// stdout and stderr.
+	cfg := writeConfig(t, fmt.Sprintf("name = %q\nrootfs.path = %q\n[[workload]]\nname = \"a\"\ncommand = \"/bin/attack\"\nargs = [\"tiocsti\"]\nstdin = \"inherit\"\n",
 		containerName(t), root))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	// The caller's terminal is stdin, and minispawn's controlling
+	// The caller's terminal is minispawn's stdio and controlling
 	// terminal, as in an interactive shell.
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "minispawn"), "-c", cfg)
-	var stdout bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = term.slave, &stdout, &stdout
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = term.slave, term.slave, term.slave
 	cmd.SysProcAttr = ttyAttr()
+	var stdout bytes.Buffer
+	done := make(chan struct{})
+	go func() { io.Copy(&stdout, term.master); close(done) }()
 	cmd.Run()
+	term.slave.Close()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
 	mustBlock(t, verdict(stdout.String()), "EPERM", "EIO")
 }

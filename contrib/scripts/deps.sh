@@ -2,7 +2,7 @@
 # Installs, with apt-get, the Debian packages the test suite and the
 # benchmarks use. Idempotent: it installs only what is missing.
 set -euo pipefail
-pkgs=(busybox-static procps iproute2 util-linux runc tini dumb-init catatonit crun bubblewrap)
+pkgs=(busybox-static procps iproute2 util-linux runc tini dumb-init catatonit crun bubblewrap python3 perl systemd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

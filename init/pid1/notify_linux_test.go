@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/minispawn/minispawn/init/roottest"
 )
 
 func TestParseNotify(t *testing.T) {
@@ -72,9 +74,7 @@ s.sendto(b"READY=1\nMAINPID=1", "\0" + sys.argv[1])
 print(os.getpid())
 `, n.addr[1:])
 	out, err := cmd.Output()
-	if err != nil {
-		t.Skipf("python3 not usable here: %v", err)
-	}
+	roottest.Need(t, err == nil, fmt.Sprintf("python3 (Debian package python3; %v)", err))
 	m = receive(t, n)
 	if fmt.Sprint(m.pid)+"\n" != string(out) {
 		t.Errorf("sender pid %d, the sender says %s", m.pid, out)

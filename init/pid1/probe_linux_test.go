@@ -2,10 +2,13 @@ package pid1
 
 import (
 	"bufio"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/minispawn/minispawn/init/roottest"
 )
 
 // serve answers every connection on a loopback listener with answer
@@ -13,9 +16,7 @@ import (
 func serve(t *testing.T, network, addr, answer string) string {
 	t.Helper()
 	l, err := net.Listen(network, addr)
-	if err != nil {
-		t.Skipf("listen %s %s: %v", network, addr, err)
-	}
+	roottest.Need(t, err == nil, fmt.Sprintf("a %s listener on %s (%v)", network, addr, err))
 	t.Cleanup(func() { l.Close() })
 	go func() {
 		for {

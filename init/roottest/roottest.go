@@ -23,3 +23,18 @@ func Require(t testing.TB) {
 	}
 	t.Skip("needs root (set CI=1 to make this a failure)")
 }
+
+// Need stops the test unless ok: the test needs something of the machine
+// (a program, a kernel feature) that reason names. Like Require, it skips
+// for a developer and fails under CI, where the project's own scripts
+// install everything the suite needs.
+func Need(t testing.TB, ok bool, reason string) {
+	t.Helper()
+	if ok {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("CI is set and this machine lacks what the test needs: %s", reason)
+	}
+	t.Skip("needs " + reason + " (set CI=1 to make this a failure)")
+}

@@ -92,14 +92,21 @@ var attacks = map[string]func(string) error{
 	"load-module": func(string) error {
 		return unix.InitModule([]byte{0}, "")
 	},
-	// Push a command into the terminal on stdin.
+	// Push input into the caller's terminal through whichever of the
+	// standard descriptors is one.
 	"tiocsti": func(string) error {
-		b := byte('!')
-		_, _, errno := unix.Syscall(unix.SYS_IOCTL, 0, unix.TIOCSTI, uintptr(unsafePointer(&b)))
-		if errno != 0 {
-			return errno
+		var last error = unix.ENOTTY
+		for fd := 0; fd <= 2; fd++ {
+			b := byte('!')
+			_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TIOCSTI, uintptr(unsafePointer(&b)))
+			if errno == 0 {
+				return nil
+			}
+			if errno != unix.ENOTTY {
+				last = errno
+			}
 		}
-		return nil
+		return last
 	},
 	// List network interfaces; anything but lo means host devices show.
 	"net-devices": func(string) error {
