@@ -72,14 +72,17 @@
 //
 // The shutdown begins on ShutdownRequested, when the main workload ends
 // for good, when an essential workload fails for good, or, with no main
-// workload, when every workload has completed or failed. Every workload
+// workload, when every workload has ended for good: completed, failed or
+// stopped, with no restart pending. Every workload
 // is then stopped in reverse dependency order, each with its stop signal,
 // and SIGKILLed after its stop timeout, but never later than the end of
 // the stop budget, which is counted from the first stop: at that point the
 // machine kills everything left and decides the drain at once. A second
 // shutdown request does the same immediately. The drain decision carries
 // the exit code (see exitCode in shutdown.go): the main workload's, the
-// failed essential workload's, or 0.
+// failed essential workload's, or, with no main workload, 0 when nothing
+// failed and otherwise the first failed workload's (as an essential
+// one's).
 //
 // # Readiness and health
 //

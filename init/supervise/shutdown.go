@@ -10,7 +10,7 @@ const (
 	reasonSignal      = "signal"           // SIGTERM or SIGINT to miniinit
 	reasonMainEnded   = "main-ended"       // the main workload ended for good
 	reasonEssential   = "essential-failed" // an essential workload failed for good
-	reasonNothingLeft = "nothing-left"     // no main, and every workload completed or failed
+	reasonNothingLeft = "nothing-left"     // no main, and every workload ended for good
 )
 
 // ExitEssentialFallback is the container's exit code when an essential
@@ -23,7 +23,7 @@ const ExitEssentialFallback = 1
 type shutdown struct {
 	reason   string
 	signal   syscall.Signal // reasonSignal: which
-	cause    *unit          // reasonMainEnded, reasonEssential: which
+	cause    *unit          // reasonMainEnded, reasonEssential: which; reasonNothingLeft: the first failed, if any
 	began    time.Time
 	deadline time.Time // the stop budget's end
 	drained  bool      // OpDrain decided: every workload has ended
@@ -32,7 +32,9 @@ type shutdown struct {
 
 // checkTriggers begins the shutdown when the run is over: the main
 // workload ended for good, an essential one failed, or, with no main,
-// every workload completed or failed. It reports whether it began one.
+// every workload ended for good (completed, failed or stopped, none with
+// a restart pending: backoff and waiting are not final). It reports
+// whether it began one.
 func (m *Machine) checkTriggers(now time.Time) bool {
 	if m.shut != nil || !m.booted {
 		return false
@@ -48,12 +50,16 @@ func (m *Machine) checkTriggers(now time.Time) bool {
 		}
 	}
 	if m.main == nil && len(m.units) > 0 {
+		var failed *unit
 		for _, u := range m.units {
-			if u.state != Completed && u.state != Failed {
+			if !u.state.final() {
 				return false
 			}
+			if u.state == Failed && failed == nil {
+				failed = u
+			}
 		}
-		m.beginShutdown(now, reasonNothingLeft, 0, nil)
+		m.beginShutdown(now, reasonNothingLeft, 0, failed)
 		return true
 	}
 	return false
@@ -96,17 +102,19 @@ func (m *Machine) drain(until time.Time) {
 //	                     main never ended, 128+signal for a signal
 //	essential-failed     the failed workload's last code, or
 //	                     ExitEssentialFallback when that is 0 or it never ran
-//	nothing-left         0
+//	nothing-left         0 when every workload completed or was stopped;
+//	                     else as essential-failed, for the first failed
+//	                     workload in the order of the specs
 func (m *Machine) exitCode() int {
 	s := m.shut
 	switch s.reason {
 	case reasonEssential:
-		if s.cause.ended && s.cause.exit.Code != 0 {
-			return s.cause.exit.Code
-		}
-		return ExitEssentialFallback
+		return failedCode(s.cause)
 	case reasonNothingLeft:
-		return 0
+		if s.cause == nil {
+			return 0
+		}
+		return failedCode(s.cause)
 	}
 	u := m.main
 	switch {
@@ -118,6 +126,16 @@ func (m *Machine) exitCode() int {
 		return u.exit.Code
 	case s.reason == reasonSignal:
 		return 128 + int(s.signal)
+	}
+	return ExitEssentialFallback
+}
+
+// failedCode is the exit code a failed workload gives the container: its
+// last code, or ExitEssentialFallback when that is 0 (stopped as
+// unhealthy, say) or it never ran (a requirement failed first).
+func failedCode(u *unit) int {
+	if u.ended && u.exit.Code != 0 {
+		return u.exit.Code
 	}
 	return ExitEssentialFallback
 }

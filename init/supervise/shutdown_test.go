@@ -213,13 +213,16 @@ func TestEssentialFallbackCode(t *testing.T) {
 }
 
 // TestNothingLeft: with no main workload, the container ends when every
-// workload has completed or failed.
+// workload has completed or failed; a failure gives its code.
 func TestNothingLeft(t *testing.T) {
 	h := newHarness(t, []Spec{{Name: "a", Kind: Oneshot}, {Name: "b", Kind: Oneshot}}, Options{})
 	h.do(Boot{})
 	h.exit("a", ExitCode(0))
 	got := h.exit("b", ExitCode(2))
-	equal(t, "end", without(got, "timer"), []string{"shutdown nothing-left code=0", "drain code=0 until 00:00:08.000"})
+	equal(t, "end", without(got, "timer"), []string{"shutdown nothing-left code=2", "drain code=2 until 00:00:08.000"})
+	if sum, _ := h.m.Shutdown(); sum.Workload != "b" {
+		t.Errorf("summary %+v, want b named", sum)
+	}
 }
 
 // TestNoMainSignal: with no main workload a SIGTERM shutdown exits 0.

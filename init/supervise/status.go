@@ -1,6 +1,7 @@
 package supervise
 
 import (
+	"slices"
 	"strconv"
 	"time"
 )
@@ -71,14 +72,17 @@ func (m *Machine) Status() []Status {
 // every essential one are ready (a oneshot: completed) and, where they have
 // a health check, passed the last one. Otherwise it also returns a line for
 // each that is not, and false. With neither main nor essential workloads
-// it is true while the container is not shutting down.
+// every workload counts, as for the readiness the host is told: then no
+// one workload is the container, so all of them are.
 func (m *Machine) Healthy() (bool, []string) {
 	var bad []string
 	if m.shut != nil {
 		bad = append(bad, "shutting down ("+m.shut.reason+")")
 	}
+	key := func(u *unit) bool { return u.spec.Main || u.spec.Essential }
+	anyKey := slices.ContainsFunc(m.units, key)
 	for _, u := range m.units {
-		if !u.spec.Main && !u.spec.Essential {
+		if anyKey && !key(u) || u.removed {
 			continue
 		}
 		if !u.meets(CondHealthy) {
@@ -103,7 +107,8 @@ type Summary struct {
 	// Signal names the signal for reason "signal".
 	Signal string `json:"signal,omitempty"`
 	// Workload names the workload for "main-ended" and
-	// "essential-failed".
+	// "essential-failed", and for "nothing-left" the first failed one
+	// (whose code is the container's), if any.
 	Workload string    `json:"workload,omitempty"`
 	Began    time.Time `json:"began"`
 	// Deadline is the end of the stop budget.
