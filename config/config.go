@@ -140,7 +140,8 @@ type Workload struct {
 	Cwd string `toml:"cwd"`
 	// Main marks the workload whose exit ends the container and whose
 	// exit code becomes the container's. With one workload it is main
-	// whether or not this is set; with several, at most one may be.
+	// whether or not this is set; with several, at most one may be, and
+	// with none the container ends once every workload has ended.
 	Main bool `toml:"main"`
 
 	// The rest is supervision (supervision.go has the rules, doc.go the
@@ -193,8 +194,7 @@ type Workload struct {
 	// Capabilities, when set, is the workload's capability bounding set
 	// (within the container's).
 	Capabilities []string `toml:"capabilities"`
-	// Stdin is "null" or "inherit"; default "inherit" for the main
-	// workload, "null" for the others.
+	// Stdin is "null" (the default: /dev/null) or "inherit".
 	Stdin Stdin `toml:"stdin"`
 	// LogPrefix prefixes each line of its output with its name.
 	LogPrefix bool `toml:"log_prefix"`

@@ -17,8 +17,7 @@ import "time"
 //	workload.restart          = "never"
 //	workload.stop_signal      = SIGTERM
 //	workload.stop_timeout     = DefaultStopTimeout (5s)
-//	workload.stdin            = "inherit" for the main workload, "null"
-//	                            for the others
+//	workload.stdin            = "null"
 //	workload.backoff          = 100ms initial (unless written, "0s" too),
 //	                            30s max, multiplier 2, jitter 0.2,
 //	                            reset_after 30s
@@ -84,20 +83,17 @@ func applyDefaults(c *Config, defined func(path) bool) {
 		}
 	}
 	// With one workload there is nothing to choose between: it is main.
-	// With several, validation has made sure exactly one says so.
+	// With several, validation has made sure at most one says so.
 	if len(c.Workloads) == 1 {
 		c.Workloads[0].Main = true
 	}
-	// stdin: the main workload keeps the container's, as docker run -i
-	// and a terminal expect; the others read /dev/null.
+	// stdin: /dev/null unless the file asks, the main workload included:
+	// a service must not read, or hold, whatever stdin minispawn or
+	// miniinit was given. Interactive use says so (`minispawn run`
+	// writes stdin = "inherit" for its one workload).
 	for i := range c.Workloads {
 		w := &c.Workloads[i]
-		if w.Stdin == "" {
-			w.Stdin = StdinNull
-			if w.Main {
-				w.Stdin = StdinInherit
-			}
-		}
+		w.Stdin = cmpOr(w.Stdin, StdinNull)
 	}
 	applySystemdDefaults(c, defined) // systemd.go
 }
@@ -117,7 +113,7 @@ func cmpOr[T comparable](v, def T) T {
 }
 
 // MainWorkload returns the workload whose exit ends the container, or nil
-// when there is none (only in a Config that Parse did not return).
+// when there is none (several workloads, none marked main).
 func (c *Config) MainWorkload() *Workload {
 	for i := range c.Workloads {
 		if c.Workloads[i].Main {

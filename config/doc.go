@@ -199,7 +199,8 @@
 //	# Absolute. Default "/".
 //	cwd = "/srv"
 //	# The workload whose end (for good: after its restarts) ends the
-//	# container, and whose exit code becomes the container's.
+//	# container, and whose exit code becomes the container's. At most
+//	# one; none is fine too (see "The main workload" below).
 //	main = true
 //	# Exit codes counted as success besides 0 (1 to 255): no on-failure
 //	# restart, no failure counted, and for the main workload, container
@@ -275,9 +276,10 @@
 //	capabilities = ["CAP_NET_BIND_SERVICE"]
 //	# Standard input: "null" (/dev/null) or "inherit" (miniinit's own,
 //	# such as a terminal; a workload reading a terminal also writes to
-//	# it directly, without prefix or tail). Default: "inherit" for the
-//	# main workload, "null" for the others.
-//	stdin = "null"
+//	# it directly, without prefix or tail). Default "null", for every
+//	# workload: a service reads no input it was not meant to (`minispawn
+//	# run -t -- sh` writes "inherit" for its one workload).
+//	stdin = "inherit"
 //	# Prefix every line it writes to stdout and stderr with "web: ".
 //	# Default false.
 //	log_prefix = true
@@ -300,12 +302,42 @@
 // A table may also be written inline or with dotted keys, as TOML allows:
 // `rootfs.path = "/srv/root"` or `rootfs = { path = "/srv/root" }`.
 //
-// # Rules
+// # The main workload
 //
-// The main workload: with exactly one workload it is main whether or not
-// it sets main. With several, exactly one must set main = true; none is an
-// error ("one workload must set main = true"), because guessing which
-// process's exit ends the container would be worse than asking.
+// With exactly one workload it is main whether or not it sets main. With
+// several, at most one may set main = true. When one does, the container
+// ends when it ends for good (after its restarts), with its exit code.
+//
+// When none does, no one workload is the container, and it runs until
+// one of:
+//
+//   - SIGTERM or SIGINT (from `docker stop`, systemd, minispawn, ^C):
+//     the ordered shutdown; exit code 0.
+//   - an essential workload fails for good: the ordered shutdown; exit
+//     code as for any essential failure (its last code, or 1 when that
+//     is 0 or it never ran).
+//   - every workload has ended for good: each one completed, failed or
+//     was stopped (`miniinit ctl stop`), and none has a restart pending
+//     (backoff, or waiting to start again, is not an end). Exit code 0
+//     when none failed; otherwise that of the first failed workload in
+//     file order, as if it were essential (its last code, or 1).
+//
+// `miniinit health` and the readiness minispawn reports to systemd then
+// count every workload, since no main or essential one stands for the
+// container.
+//
+//	[[workload]]
+//	name = "migrate"
+//	command = "/usr/bin/migrate"
+//	kind = "oneshot"
+//
+//	[[workload]]
+//	name = "worker"
+//	command = "/usr/bin/worker"
+//	restart = "on-failure"
+//	requires = { migrate = "completed" }
+//
+// # Rules
 //
 // Paths (rootfs.path, rootfs.build, rootfs.cache, workload cwd and
 // env_files, init.report, init.control, mount source and target) must be
@@ -346,7 +378,8 @@
 // Defaults are filled in after validation, in one place (applyDefaults):
 // hostname = name, init.grace = 5s (DefaultGrace), init.stop_budget = 8s,
 // init.control = /run/miniinit.sock, workload cwd = "/", main = true for a
-// single workload, and the supervision defaults the example states. A
+// single workload, stdin = "null", and the supervision defaults the
+// example states. A
 // zero value written explicitly where a default exists is an error
 // (grace = "0s", hostname = "", cwd = "", stop_timeout = "0s"), not a
 // silent default; the one exception is backoff.initial = "0s" (and

@@ -92,8 +92,8 @@ func checkAccepted(t *testing.T, data []byte, c *Config) {
 			mains++
 		}
 	}
-	if mains != 1 || c.MainWorkload() == nil {
-		t.Fatalf("%d main workloads in an accepted config", mains)
+	if mains > 1 || (mains == 1) != (c.MainWorkload() != nil) || len(c.Workloads) == 1 && mains != 1 {
+		t.Fatalf("%d main workloads among %d in an accepted config", mains, len(c.Workloads))
 	}
 	if err := agreesWithLibrary("fuzz.toml", data); err != nil {
 		t.Fatalf("disagrees with toml.Decode: %v", err)

@@ -25,6 +25,15 @@ func TestParseGood(t *testing.T) {
 			Init:      Init{Grace: Duration{DefaultGrace}},
 			Workloads: []Workload{{Name: "app", Command: "/bin/app", Cwd: "/", Main: true}},
 		},
+		"no-main.toml": {
+			Name: "app", Hostname: "app",
+			Rootfs: Rootfs{Path: "/srv"},
+			Init:   Init{Grace: Duration{DefaultGrace}},
+			Workloads: []Workload{
+				{Name: "a", Command: "/bin/a", Cwd: "/"},
+				{Name: "b", Command: "/bin/b", Cwd: "/"},
+			},
+		},
 		"full.toml": {
 			Name: "web-1", Hostname: "web",
 			Rootfs: Rootfs{Path: "/srv/roots/web", ReadOnly: true},
@@ -251,12 +260,7 @@ func withSupervisionDefaults(c Config) Config {
 		w := &c.Workloads[i]
 		w.Kind = cmp.Or(w.Kind, "longrun")
 		w.Restart = cmp.Or(w.Restart, "never")
-		if w.Stdin == "" {
-			w.Stdin = "null"
-			if w.Main || len(c.Workloads) == 1 {
-				w.Stdin = "inherit"
-			}
-		}
+		w.Stdin = cmp.Or(w.Stdin, "null")
 		w.StopSignal = cmp.Or(w.StopSignal, 15)
 		if w.StopTimeout.Duration == 0 {
 			w.StopTimeout.Duration = 5 * time.Second
@@ -293,10 +297,22 @@ func TestMainWorkload(t *testing.T) {
 	if got := (&Config{Workloads: []Workload{{}, {}}}).MainWorkload(); got != nil {
 		t.Errorf("none main: got %v, want nil", got)
 	}
+	c, err := Load("testdata/good/no-main.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := c.MainWorkload(); w != nil {
+		t.Errorf("no-main.toml: main workload %v, want none", w)
+	}
+	for _, s := range c.SuperviseSpecs() {
+		if s.Main {
+			t.Errorf("no-main.toml: spec %s is main", s.Name)
+		}
+	}
 	if got := (&Config{}).MainWorkload(); got != nil {
 		t.Errorf("no workloads: got %v, want nil", got)
 	}
-	c, err := Load("testdata/good/styles.toml")
+	c, err = Load("testdata/good/styles.toml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -221,9 +221,8 @@ func checkWorkloads(r *reporter, c *Config) {
 			r.errorf(p.index(i).key("main"), "%s: only one workload may set main = true; it is already set at line %d", label(r.raw, "workload", i), first.line)
 		}
 	}
-	if len(mains) == 0 && len(c.Workloads) > 1 && !r.anyBad(p) {
-		r.errorf(p, "one workload must set main = true (there are %d; the container ends when the main one does, with its exit code)", len(c.Workloads))
-	}
+	// None may be main: the container then runs until every workload
+	// has ended for good (doc.go, "The main workload").
 }
 
 func checkEnv(r *reporter, p path, who string, env map[string]string) {

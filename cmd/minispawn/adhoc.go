@@ -34,6 +34,10 @@ func adhocConfig(o *options) ([]byte, error) {
 		"name":    "main",
 		"command": o.command[0],
 		"args":    o.command[1:],
+		// A command typed on the command line is interactive (-t, or
+		// a pipe into it): it reads minispawn's stdin, where a file's
+		// workloads get /dev/null unless they ask.
+		"stdin": "inherit",
 	}
 	if o.cwd != "" {
 		workload["cwd"] = o.cwd

@@ -3,7 +3,8 @@
 // as a plain process, where it acts as a child subreaper. Linux only.
 //
 // Vocabulary: a workload is a command miniinit is told to run; a process is
-// a running instance. Exactly one workload is the main one.
+// a running instance. Exactly one workload is the main one, except that a
+// configuration file may name none (see "Supervision").
 //
 // # Duties
 //
@@ -105,6 +106,9 @@
 //   - Output goes through pipes to a writer thread (output_linux.go): line
 //     prefixes, an in-memory tail, and a bounded queue that drops, and
 //     counts, rather than ever blocking a workload or the loop.
+//   - With no main workload the run ends at SIGTERM or SIGINT, at an
+//     essential workload's failure, or once every workload has ended for
+//     good; the exit code is 0 unless one failed (package supervise).
 //   - The control socket (control.go) answers `miniinit ctl` and
 //     `miniinit health`.
 //   - A workload with a user, groups, umask, rlimits, no_new_privs or

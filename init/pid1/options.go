@@ -16,10 +16,13 @@ const DefaultGrace = 5 * time.Second
 
 // Options is everything Run needs. cmd/miniinit builds it from the command
 // line or from a config file; the zero value of each field is a sensible
-// default, except Workloads, which must name one main workload.
+// default, except Workloads, which must name one main workload (or, when
+// Supervised, at most one).
 type Options struct {
 	// Workloads are started in order. Exactly one has Main set: its exit
-	// ends the run and its code becomes miniinit's.
+	// ends the run and its code becomes miniinit's. When Supervised, none
+	// may have it: the run then ends once every workload has ended for
+	// good (package supervise, "Shutdown").
 	Workloads []Workload
 
 	// GroupSignals forwards signals to each workload's process group

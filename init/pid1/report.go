@@ -154,7 +154,10 @@ func (l *loop) shutdownDetail(sum supervise.Summary) string {
 	case "signal":
 		return "asked to stop by " + sum.Signal
 	case "nothing-left":
-		return "every workload completed or failed"
+		if sum.Workload != "" {
+			return fmt.Sprintf("every workload has ended; %q failed: %s", sum.Workload, l.reasonOf(sum.Workload))
+		}
+		return "every workload has ended"
 	}
 	return sum.Reason
 }
