@@ -67,6 +67,29 @@ func confineSpec(w *Workload) (confine.Spec, string, error) {
 	return s, id.home, nil
 }
 
+// confinedExec returns what a child executes to run path (argv, env) under
+// w's confinement: the exec stage, given w's spec, which then executes
+// path. env gains HOME from w's user when w's own env does not set it.
+// The workload's process and its exec probes both start this way, so a
+// probe runs as the workload does, not as miniinit.
+func confinedExec(w *Workload, path string, argv, env []string) (string, []string, []string, error) {
+	spec, home, err := confineSpec(w)
+	if err != nil {
+		return "", nil, nil, &confineError{err}
+	}
+	if unix.Access(selfExe, unix.X_OK) != nil {
+		return "", nil, nil, &confineError{fmt.Errorf("the exec stage needs %s (is /proc mounted?)", selfExe)}
+	}
+	if home != "" && !hasKey(w.Env, "HOME") {
+		env = workloadEnv(env, []string{"HOME=" + home})
+	}
+	argv, err = execShimArgv(spec, path, argv)
+	if err != nil {
+		return "", nil, nil, &confineError{err}
+	}
+	return selfExe, argv, env, nil
+}
+
 // execShimArgv is the argv that makes a child run the exec stage.
 func execShimArgv(spec confine.Spec, path string, argv []string) ([]string, error) {
 	b, err := json.Marshal(spec)

@@ -56,9 +56,10 @@ func (l *loop) runProbe(d supervise.Decision) {
 	}
 }
 
-// startExecProbe runs argv as the workload would run (its environment and
-// directory), in a process group of its own, with no stdin and its output
-// discarded.
+// startExecProbe runs argv as the workload would run (its environment,
+// directory, and, through the exec stage, its user, groups and the rest of
+// its confinement), in a process group of its own, with no stdin and its
+// output discarded. A probe that cannot be confined as asked fails.
 func (l *loop) startExecProbe(wk *work, argv []string, id uint64, deadline time.Time) {
 	fail := func(detail string) {
 		l.handle(supervise.ProbeDone{Name: wk.w.Name, ID: id, OK: false, Detail: detail})
@@ -76,6 +77,12 @@ func (l *loop) startExecProbe(wk *work, argv []string, id uint64, deadline time.
 	if err != nil {
 		fail(err.Error())
 		return
+	}
+	if wk.w.confined() {
+		if path, argv, env, err = confinedExec(&wk.w, path, argv, env); err != nil {
+			fail(err.Error())
+			return
+		}
 	}
 	null, err := l.nullStdin()
 	if err != nil {

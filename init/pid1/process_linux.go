@@ -125,21 +125,10 @@ func (l *loop) spawn(p *process) (int, error) {
 	}
 	switch {
 	case w.confined():
-		spec, home, err := confineSpec(w)
-		if err != nil {
-			return 0, &confineError{err}
-		}
-		if unix.Access(selfExe, unix.X_OK) != nil {
-			return 0, &confineError{fmt.Errorf("the exec stage needs %s (is /proc mounted?)", selfExe)}
-		}
-		if home != "" && !hasKey(w.Env, "HOME") {
-			env = workloadEnv(env, []string{"HOME=" + home})
-		}
 		// The exec stage sets LISTEN_PID too, when it applies.
-		if argv, err = execShimArgv(spec, path, argv); err != nil {
-			return 0, &confineError{err}
+		if path, argv, env, err = confinedExec(w, path, argv, env); err != nil {
+			return 0, err
 		}
-		path = selfExe
 	case listenShim:
 		argv, path = shimArgv(path, argv), selfExe
 	}
