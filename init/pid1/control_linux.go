@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -19,11 +20,69 @@ type controlServer struct {
 	path string
 	file *os.File
 	done chan struct{}
+	made []string // directories made for the socket, outermost first
 }
 
 // listenControl opens the socket at path (replacing a stale one) and
-// starts accepting; requests go to l's event loop.
+// starts accepting; requests go to l's event loop. The socket's directory
+// is made (0755) when missing: a minimal root, as busybox's, often has no
+// /run, and the socket is how `minispawn ctl` reaches miniinit.
 func listenControl(path string, l *loop) (*controlServer, error) {
+	made, err := makeDirs(filepath.Dir(path), 0o755)
+	if err != nil {
+		return nil, err
+	}
+	s, err := bindControl(path, l)
+	if err != nil {
+		removeDirs(made)
+		return nil, err
+	}
+	s.made = made
+	return s, nil
+}
+
+// makeDirs makes dir and its missing parents, as mkdir -p does, and
+// returns those it made, outermost first, for removeDirs.
+func makeDirs(dir string, mode uint32) ([]string, error) {
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		var st unix.Stat_t
+		if err := unix.Stat(d, &st); err == nil {
+			if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+				return nil, sysErr("control socket directory "+d, unix.ENOTDIR)
+			}
+			break
+		} else if !errors.Is(err, unix.ENOENT) || d == "/" {
+			return nil, sysErr("stat "+d, err)
+		}
+		missing = append(missing, d)
+	}
+	var made []string
+	for i := len(missing) - 1; i >= 0; i-- {
+		switch err := unix.Mkdir(missing[i], mode); {
+		case err == nil:
+			made = append(made, missing[i])
+		case !errors.Is(err, unix.EEXIST): // EEXIST: made meanwhile, not ours
+			removeDirs(made)
+			return nil, sysErr("mkdir "+missing[i], err)
+		}
+	}
+	return made, nil
+}
+
+// removeDirs removes the directories makeDirs made, innermost first, as
+// far as they are empty: the root is left as miniinit found it unless a
+// workload put something there.
+func removeDirs(made []string) {
+	for i := len(made) - 1; i >= 0; i-- {
+		if unix.Rmdir(made[i]) != nil {
+			return
+		}
+	}
+}
+
+// bindControl makes the socket at path, whose directory exists.
+func bindControl(path string, l *loop) (*controlServer, error) {
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
 		return nil, sysErr("control socket", err)
@@ -122,11 +181,13 @@ func serveControl(f *os.File, l *loop) {
 	_, _ = f.Write(append(b, '\n'))
 }
 
-// Close stops accepting and removes the socket.
+// Close stops accepting and removes the socket, and the directories made
+// for it.
 func (s *controlServer) Close() error {
 	err := s.file.Close()
 	<-s.done
 	_ = unix.Unlink(s.path)
+	removeDirs(s.made)
 	return err
 }
 
