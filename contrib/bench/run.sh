@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # The project's benchmarks: miniinit against tini, tini-static, dumb-init and
 # catatonit (B1-B5), minispawn against unshare+chroot, bwrap,
-# systemd-nspawn, crun and runc (B6).  Run by `make bench` (after deps and
+# systemd-nspawn, crun and runc (B6), miniinit as a supervisor against
+# supervisord, s6 and runit (B7-B9).  Run by `make bench` (after deps and
 # build), as root.  Progress goes to stderr; the results go to
 # results/latest.tsv (one line per figure) and results/latest.md (tables).
 #
 #   contrib/bench/run.sh                  everything, 2-3 minutes (more when busy)
 #   ONLY="b1 b4" contrib/bench/run.sh     a subset (names or numbers)
 #   QUICK=1 contrib/bench/run.sh          fewer rounds, to check that it runs
+#   ONLY="b7 b8 b9" OUT=contrib/bench/results/supervisors contrib/bench/run.sh
+#                                         the supervisor benchmarks, into their
+#                                         committed results (see README.md)
 #
 # A run with ONLY or QUICK writes into results/raw/ (git-ignored), so that a
 # quick check never replaces the committed full results; OUT=DIR overrides.
@@ -21,7 +25,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cd "$root" || exit 1
 
-all=(b1_startup b2_memory b3_reap b4_signals b5_exitcodes b6_spawn)
+all=(b1_startup b2_memory b3_reap b4_signals b5_exitcodes b6_spawn b7_restart b8_logs b9_supervise_rss)
 selected() { # b3_reap -> 0 if ONLY is empty or names b3 or reap
     [[ -z ${ONLY:-} ]] && return 0
     local w
@@ -64,6 +68,29 @@ ensure_nspawn() {
 }
 ensure_nspawn
 
+# supervisord, s6 and runit are the peers of B7-B9 (supervisors, not inits).
+# Installed here when one of those benchmarks runs and a peer is missing;
+# one that cannot be installed is reported as n/a.
+ensure_supervisors() {
+    selected b7_restart || selected b8_logs || selected b9_supervise_rss || return 0
+    local want=() p
+    have_cmd() { command -v "$1" >/dev/null 2>&1; }
+    have_cmd supervisord || want+=(supervisor)
+    have_cmd s6-svscan || want+=(s6)
+    have_cmd runsvdir || want+=(runit)
+    ((${#want[@]})) || return 0
+    echo "bench: installing ${want[*]} (peers of B7-B9)" >&2
+    for p in "${want[@]}"; do
+        # runit's package must not become this machine's init: runit (the
+        # tools), never runit-init
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" >/dev/null 2>&1 ||
+            { apt-get update -qq >/dev/null 2>&1
+              DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" >/dev/null 2>&1; } ||
+            echo "bench: $p not installed; its figures will be n/a" >&2
+    done
+}
+ensure_supervisors
+
 "$here/lib/build.sh" || { echo "bench: build of the C helpers failed" >&2; exit 1; }
 
 first_line() { "$@" 2>&1 | head -n1; }
@@ -105,6 +132,9 @@ t_all=$(date +%s)
     peers=""
     for c in tini tini-static dumb-init catatonit bwrap crun runc systemd-nspawn; do
         command -v "$c" >/dev/null 2>&1 && peers+="$c: $(first_line "$c" --version | sed 's/^tini version //'); "
+    done
+    for c in supervisor s6 runit; do
+        v=$(dpkg-query -W -f='${Version}' "$c" 2>/dev/null) && peers+="$c: $v; "
     done
     host peers "${peers%; }"
 } >"$tmp"

@@ -17,6 +17,9 @@ BEGIN {
     title["B4"] = "B4 signal forwarding: kill() to the workload'"'"'s handler"
     title["B5"] = "B5 exit codes: workload exits 0, 3, dies of SIGKILL, of SIGTERM"
     title["B6"] = "B6 spawn: /bin/true in a fresh container"
+    title["B7"] = "B7 restarts: a workload that exits at once, restarted with no delay"
+    title["B8"] = "B8 logs: 128-byte lines through the supervisor into a file"
+    title["B9"] = "B9 memory: the supervisor of ten `sleep 600` workloads"
 }
 $1 == "HOST"   { hk[++nh] = $2; hv[nh] = $3 }
 $1 == "TARGET" { nt++; t1[nt] = $2; t2[nt] = $3; t3[nt] = $4; t4[nt] = $5; t5[nt] = $6 }
@@ -102,7 +105,7 @@ END {
     print "## Command lines"
     print ""
     print "Paths relative to the repository root; `$WORK` is the run'"'"'s scratch directory on tmpfs;"
-    print "`nsrun`, `orphans`, `sigdrive`, `sigprobe`, `exiter` and `benchtime` are the helpers in contrib/bench/src."
+    print "`nsrun`, `orphans`, `sigdrive`, `sigprobe`, `exiter`, `benchtime`, `clockutil`, `tick` and `spew` are the helpers in contrib/bench/src."
     print ""
     print "| Bench | Who | Command |"
     print "|---|---|---|"
