@@ -7,6 +7,7 @@
 //	minispawn check -c app.toml                validate the file and print the plan
 //	minispawn unit -c app.toml                 print a systemd service for the container
 //	minispawn run --rootfs DIR [flags] -- cmd  run cmd in DIR, with a file's defaults
+//	minispawn ctl -c app.toml status           miniinit's control commands, from the host (ctl.go)
 //
 // Exit codes: the main workload's (N, or 128+n for death by signal n);
 // 125 when the configuration is invalid or a setup step failed (nothing
@@ -28,7 +29,7 @@ var version = "dev"
 
 // options is minispawn's command line after parsing.
 type options struct {
-	cmd     string // "run" or "check"
+	cmd     string // "run", "check", "unit" or "ctl"
 	config  string
 	init    string
 	dryRun  bool
@@ -45,6 +46,10 @@ type options struct {
 	cwd      string
 	env      listFlag
 	command  []string
+
+	// ctl (ctl.go): the control command's words, and -json.
+	ctlArgs []string
+	json    bool
 }
 
 // listFlag is a repeatable string flag.
@@ -64,13 +69,14 @@ func (o *options) flagSet(name string, out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&o.verbose, "v", false, "debug output")
 	fs.BoolVar(&o.tty, "t", false, "give the workload a new pseudo-terminal (interactive use)")
 	fs.StringVar(&o.rootfs, "rootfs", "", "ad-hoc run: the root `dir`ectory (instead of -c; the command follows --)")
-	fs.StringVar(&o.name, "name", "", "ad-hoc run: the container's name (default run-PID)")
+	fs.StringVar(&o.name, "name", "", "ad-hoc run: the container's name (default run-PID); ctl: the container to reach")
 	fs.StringVar(&o.hostname, "hostname", "", "ad-hoc run: hostname (default: the name)")
 	fs.StringVar(&o.memory, "memory", "", "ad-hoc run: memory limit, e.g. 256M")
 	fs.Int64Var(&o.pids, "pids", 0, "ad-hoc run: most tasks at once")
 	fs.BoolVar(&o.readOnly, "read-only", false, "ad-hoc run: mount the root read-only")
 	fs.StringVar(&o.cwd, "cwd", "", "ad-hoc run: the command's working directory")
 	fs.Var(&o.env, "env", "ad-hoc run: NAME=VALUE added to the environment (repeatable)")
+	fs.BoolVar(&o.json, "json", false, "ctl: print miniinit's answer as JSON")
 	fs.Usage = func() {
 		fmt.Fprintf(out, "%s\n\nflags:\n", usage)
 		fs.PrintDefaults()
@@ -113,14 +119,21 @@ func (o *options) args() []string {
 	for _, e := range o.env {
 		a = append(a, "-env", e)
 	}
+	if o.json {
+		a = append(a, "-json")
+	}
 	if len(o.command) > 0 {
 		a = append(append(a, "--"), o.command...)
+	}
+	if len(o.ctlArgs) > 0 {
+		a = append(append(a, "--"), o.ctlArgs...)
 	}
 	return a
 }
 
 const usage = `usage: minispawn [run|check|unit] -c FILE [flags]
        minispawn run --rootfs DIR [flags] -- COMMAND [ARG...]
+       minispawn ctl -c FILE | -name NAME [-json] COMMAND [ARG...]
        minispawn --version`
 
 var errVersion = errors.New("version requested")
@@ -135,13 +148,20 @@ func parseArgs(args []string, out io.Writer) (*options, error) {
 		return nil, errVersion
 	}
 	switch o.cmd {
-	case "run", "check", "unit": // unit: unitcmd.go
+	case "run", "check", "unit", "ctl": // unit: unitcmd.go; ctl: ctl.go
 	default:
-		return nil, fmt.Errorf("unknown command %q (want run, check or unit)", o.cmd)
+		return nil, fmt.Errorf("unknown command %q (want run, check, unit or ctl)", o.cmd)
 	}
 	fs := o.flagSet("minispawn "+o.cmd, out)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if o.cmd == "ctl" {
+		o.ctlArgs = fs.Args()
+		return o, o.checkCtl()
+	}
+	if o.json {
+		return nil, errors.New("-json is for ctl")
 	}
 	if o.rootfs != "" {
 		if o.config != "" {
@@ -186,6 +206,9 @@ func run(argv []string) int {
 	case err != nil:
 		fmt.Fprintf(os.Stderr, "minispawn: %v\n%s\n", err, usage)
 		return exitUsage
+	}
+	if o.cmd == "ctl" {
+		return runCtl(o, os.Stdout, os.Stderr) // ctl.go
 	}
 	level := slog.LevelInfo
 	if o.verbose {

@@ -78,6 +78,10 @@ func TestOptionsRoundTrip(t *testing.T) {
 		{cmd: "run", config: "a.toml"},
 		{cmd: "check", config: "/etc/minispawn/x.toml", init: "/usr/sbin/miniinit", verbose: true},
 		{cmd: "run", config: "b.toml", dryRun: true},
+		// ctl (ctl.go): a file or a name, -json, the command's words.
+		{cmd: "ctl", config: "a.toml", ctlArgs: []string{"status"}},
+		{cmd: "ctl", name: "web-1", json: true, ctlArgs: []string{"signal", "web", "SIGHUP"}},
+		{cmd: "ctl", config: "a.toml", ctlArgs: []string{"logs", "db", "20"}},
 	} {
 		got, err := parseArgs(o.args(), new(bytes.Buffer))
 		if err != nil {
@@ -90,7 +94,11 @@ func TestOptionsRoundTrip(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{{}, {"frob", "-c", "x"}, {"-c", "x", "extra"}, {"-nope"}} {
+	for _, args := range [][]string{{}, {"frob", "-c", "x"}, {"-c", "x", "extra"}, {"-nope"},
+		// ctl: no container, both forms, no command, an unknown one,
+		// a missing argument; -json outside ctl.
+		{"ctl", "status"}, {"ctl", "-c", "x", "-name", "y", "status"}, {"ctl", "-c", "x"},
+		{"ctl", "-c", "x", "frob"}, {"ctl", "-c", "x", "stop"}, {"run", "-json", "-c", "x"}} {
 		if _, err := parseArgs(args, new(bytes.Buffer)); err == nil {
 			t.Errorf("parseArgs(%q) accepted", args)
 		}

@@ -14,8 +14,9 @@ import (
 
 // controlServer accepts control connections on a unix stream socket. The
 // socket is made with mode 0600 and, on top, only a peer with miniinit's
-// own uid (or root) is answered (SO_PEERCRED), so a workload running as
-// another user cannot stop its neighbours.
+// own uid (or root), or from outside miniinit's PID namespace, is answered
+// (SO_PEERCRED: peerAllowed), so a workload running as another user cannot
+// stop its neighbours.
 type controlServer struct {
 	path string
 	file *os.File
@@ -144,12 +145,24 @@ func (s *controlServer) accept(l *loop) {
 			continue
 		}
 		cred, err := unix.GetsockoptUcred(nfd, unix.SOL_SOCKET, unix.SO_PEERCRED)
-		if err != nil || (cred.Uid != 0 && int(cred.Uid) != self) {
+		if err != nil || !peerAllowed(cred, self) {
 			unix.Close(nfd)
 			continue
 		}
 		go serveControl(os.NewFile(uintptr(nfd), s.path), l)
 	}
+}
+
+// peerAllowed says whether a control connection's peer is answered: root,
+// miniinit's own uid, or a process outside miniinit's PID namespace, whose
+// pid the kernel then reports as 0. The last is the host's `minispawn ctl`
+// reaching a container with a user namespace, where host root has no uid
+// inside (it shows as the overflow uid): every workload is in miniinit's
+// namespace or below it, where pids are always visible, and a process
+// outside could connect only with write access to the 0600 socket, which
+// takes privilege over the container.
+func peerAllowed(cred *unix.Ucred, self int) bool {
+	return cred.Uid == 0 || int(cred.Uid) == self || cred.Pid == 0
 }
 
 // serveControl answers one connection.

@@ -109,9 +109,11 @@
 //   - With no main workload the run ends at SIGTERM or SIGINT, at an
 //     essential workload's failure, or once every workload has ended for
 //     good; the exit code is 0 unless one failed (package supervise).
-//   - The control socket (control.go) answers `miniinit ctl` and
-//     `miniinit health`.
+//   - The control socket (control.go) answers `miniinit ctl`, `miniinit
+//     health` and, from the host, `minispawn ctl`; its directory is made
+//     when the root lacks it.
 //   - A workload with a user, groups, umask, rlimits, no_new_privs or
-//     capabilities starts through the exec stage (confine_linux.go).
+//     capabilities starts through the exec stage (confine_linux.go), and
+//     so do its exec probes.
 //   - The report has every workload's state, restarts and reason.
 package pid1
