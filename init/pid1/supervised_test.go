@@ -660,7 +660,7 @@ env = { HOME = "/elsewhere" }
 name = "shell"
 kind = "oneshot"
 command = "/bin/sh"
-args = ["-c", "echo $(ulimit -Sn):$(ulimit -Hn) > `+open+`/limits"]
+args = ["-c", "echo $(ulimit -Sn):$(ulimit -Hn) > `+open+`/limits.tmp && mv `+open+`/limits.tmp `+open+`/limits"]
 user = "nobody"
 rlimits = { nofile = "123:456" }
 [[workload]]
