@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/minispawn/minispawn/mounts"
+	"github.com/minispawn/minispawn/mounts/options"
 )
 
 // Mount is one [[mount]] table: a bind of a host path, or a fresh tmpfs,
@@ -219,7 +219,7 @@ func (m *Mount) optionProblems() []optionProblem {
 			bad(i, "options #%d %q holds ','; write one option per item", i+1, o)
 			continue
 		}
-		_, data, err := mounts.ParseOptions(o)
+		_, data, err := options.Parse(o)
 		switch {
 		case err != nil:
 			bad(i, "options #%d %q: %v", i+1, o, err)
@@ -246,7 +246,7 @@ func (m *Mount) optionProblems() []optionProblem {
 		return probs
 	}
 	opts := m.optionString()
-	flags, _, err := mounts.ParseOptions(opts)
+	flags, _, err := options.Parse(opts)
 	if err != nil {
 		// Said without the option string, which holds the defaults and
 		// the implied bind the file does not show.
@@ -256,7 +256,7 @@ func (m *Mount) optionProblems() []optionProblem {
 		}
 		return []optionProblem{{-1, "options: " + msg}}
 	}
-	final := strings.Split(mounts.FormatOptions(flags, ""), ",")
+	final := strings.Split(options.Format(flags, ""), ",")
 	if contains(final, "rbind") && contains(final, "ro") {
 		return []optionProblem{{-1, `"ro" with "rbind" would leave the mounts below the source writable; use a plain bind (the default), or drop ro`}}
 	}
@@ -274,12 +274,14 @@ func (m *Mount) optionString() string {
 	return strings.Join(append(items, m.Options...), ",")
 }
 
-// Step is the mounts plan step for m, which must come from a Config that
-// Parse returned (and so is valid).
-func (m *Mount) Step() mounts.Mount {
-	flags, data, _ := mounts.ParseOptions(m.optionString())
+// Args are the mount(2) arguments m stands for (fstype is "" for a
+// bind); m must come from a Config that Parse returned (and so is valid).
+// minispawn's plan turns them into a mounts step; they are plain values
+// so that this package, which miniinit links too, needs no package mounts.
+func (m *Mount) Args() (source, fstype string, flags uintptr, data string) {
+	flags, data, _ = options.Parse(m.optionString())
 	if m.Type == "bind" {
-		return mounts.Mount{Source: m.Source, Target: m.Target, Flags: flags}
+		return m.Source, "", flags, ""
 	}
 	var fsData []string
 	if m.Mode != 0 {
@@ -292,7 +294,7 @@ func (m *Mount) Step() mounts.Mount {
 	if data != "" {
 		fsData = append(fsData, data)
 	}
-	return mounts.Mount{Source: "tmpfs", Target: m.Target, FSType: "tmpfs", Flags: flags, Data: strings.Join(fsData, ",")}
+	return "tmpfs", "tmpfs", flags, strings.Join(fsData, ",")
 }
 
 func contains(list []string, s string) bool {

@@ -1,38 +1,39 @@
 package mounts
 
-// Linux mount(2) flag values from <linux/mount.h>. They are spelled out
-// here, rather than taken from golang.org/x/sys/unix, so that the option
-// table, the plan and their tests are plain data that builds anywhere;
+import "github.com/minispawn/minispawn/mounts/options"
+
+// Linux mount(2) flag values from <linux/mount.h>, as the option table in
+// package options spells them (plain data that builds anywhere);
 // flags_linux_test.go checks every value against the kernel headers' copy
 // in x/sys/unix.
 const (
-	msRdonly      uintptr = 0x1
-	msNosuid      uintptr = 0x2
-	msNodev       uintptr = 0x4
-	msNoexec      uintptr = 0x8
-	msSynchronous uintptr = 0x10
-	msRemount     uintptr = 0x20
-	msMandlock    uintptr = 0x40
-	msDirsync     uintptr = 0x80
-	msNosymfollow uintptr = 0x100
-	msNoatime     uintptr = 0x400
-	msNodiratime  uintptr = 0x800
-	msBind        uintptr = 0x1000
-	msMove        uintptr = 0x2000
-	msRec         uintptr = 0x4000
-	msSilent      uintptr = 0x8000
-	msUnbindable  uintptr = 0x20000
-	msPrivate     uintptr = 0x40000
-	msSlave       uintptr = 0x80000
-	msShared      uintptr = 0x100000
-	msRelatime    uintptr = 0x200000
-	msStrictatime uintptr = 0x1000000
-	msLazytime    uintptr = 0x2000000
+	msRdonly      = options.Rdonly
+	msNosuid      = options.Nosuid
+	msNodev       = options.Nodev
+	msNoexec      = options.Noexec
+	msSynchronous = options.Synchronous
+	msRemount     = options.Remount
+	msMandlock    = options.Mandlock
+	msDirsync     = options.Dirsync
+	msNosymfollow = options.Nosymfollow
+	msNoatime     = options.Noatime
+	msNodiratime  = options.Nodiratime
+	msBind        = options.Bind
+	msMove        = options.Move
+	msRec         = options.Rec
+	msSilent      = options.Silent
+	msUnbindable  = options.Unbindable
+	msPrivate     = options.Private
+	msSlave       = options.Slave
+	msShared      = options.Shared
+	msRelatime    = options.Relatime
+	msStrictatime = options.Strictatime
+	msLazytime    = options.Lazytime
 )
 
 // propagationFlags change a mount's propagation type. mount(2) accepts them
 // only on their own (plus MS_REC), so Apply issues them as a separate call.
-const propagationFlags = msUnbindable | msPrivate | msSlave | msShared
+const propagationFlags = options.Propagation
 
 // attrFlags are per-mount attributes. A bind mount ignores them on creation;
 // they take effect only through a second MS_REMOUNT|MS_BIND call.

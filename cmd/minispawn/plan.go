@@ -96,7 +96,7 @@ func newPlan(c *config.Config, layout *cgroup.Layout, initPath string) *Plan {
 	// The file's [[mount]] steps follow the standard mounts; the masks of
 	// /proc and /sys go last, so that no mount of the file can cover one.
 	for i := range c.Mounts {
-		p.Mounts = append(p.Mounts, c.Mounts[i].Step())
+		p.Mounts = append(p.Mounts, mountStep(&c.Mounts[i])) // mountstep.go
 	}
 	p.Mounts = append(p.Mounts, mounts.DefaultMasks()...)
 	if p.UserNS = newIDMapping(c.UserNS, c.Name); p.UserNS != nil {
