@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -174,7 +173,7 @@ func (s *serviceLink) readLoop(conn *hostlink.Conn) {
 		case errors.Is(err, hostlink.ErrMalformed):
 			s.log.Warn("dropped a malformed message from the container", "pid", who.Pid, "err", err)
 			continue
-		case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+		case errors.Is(err, io.EOF), errors.Is(err, os.ErrClosed): // os.ErrClosed: our Close
 			return
 		case err != nil:
 			s.log.Warn("read the container's init channel", "err", err)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"syscall"
 	"time"
@@ -23,9 +22,13 @@ func Pair() (host, child *os.File, err error) {
 	return os.NewFile(uintptr(fds[0]), "hostlink host"), os.NewFile(uintptr(fds[1]), "hostlink child"), nil
 }
 
-// Conn is one end of the channel.
+// Conn is one end of the channel. It reads and writes the socket with
+// recvmsg and sendmsg on a non-blocking descriptor held by an *os.File:
+// the runtime's poller then parks a waiting Recv without a thread, and
+// Close and deadlines wake it. (Package net would do the same, at the
+// price of its resolver and all, linked into miniinit for one socket.)
 type Conn struct {
-	c   *net.UnixConn
+	f   *os.File
 	raw syscall.RawConn
 	buf []byte
 	oob []byte
@@ -38,30 +41,48 @@ const maxFiles = 4
 // NewConn makes a Conn of f (a duplicate: f stays the caller's to close)
 // and turns on SO_PASSCRED, so that Recv learns each sender's pid.
 func NewConn(f *os.File) (*Conn, error) {
-	nc, err := net.FileConn(f)
-	if err != nil {
-		return nil, fmt.Errorf("hostlink: use %s: %w", f.Name(), err)
-	}
-	uc, ok := nc.(*net.UnixConn)
-	if !ok {
-		nc.Close()
-		return nil, fmt.Errorf("hostlink: %s is a %T, not a unix socket", f.Name(), nc)
-	}
-	raw, err := uc.SyscallConn()
+	// 1. Duplicate close-on-exec through the RawConn, not f.Fd(), which
+	//    would put f back in blocking mode.
+	fd := -1
+	rc, err := f.SyscallConn()
 	if err == nil {
-		cerr := raw.Control(func(fd uintptr) {
-			err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PASSCRED, 1)
+		cerr := rc.Control(func(ofd uintptr) {
+			fd, err = unix.FcntlInt(ofd, unix.F_DUPFD_CLOEXEC, 0)
 		})
 		if err == nil {
 			err = cerr
 		}
 	}
 	if err != nil {
-		uc.Close()
+		return nil, fmt.Errorf("hostlink: use %s: fcntl F_DUPFD_CLOEXEC: %w", f.Name(), errno(err))
+	}
+	// 2. Check it is a unix socket of the kind Pair makes before anything
+	//    is read: a wrong descriptor handed to miniinit fails here, by name.
+	if dom, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN); err != nil || dom != unix.AF_UNIX {
+		unix.Close(fd)
+		if err == nil {
+			err = fmt.Errorf("socket domain %d", dom)
+		}
+		return nil, fmt.Errorf("hostlink: %s is not a unix socket: %w", f.Name(), errno(err))
+	}
+	// 3. SO_PASSCRED before the first read, so no message comes without
+	//    its sender; then non-blocking, which makes os.NewFile pollable.
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PASSCRED, 1); err != nil {
+		unix.Close(fd)
 		return nil, fmt.Errorf("hostlink: setsockopt SO_PASSCRED: %w", errno(err))
 	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("hostlink: set %s non-blocking: %w", f.Name(), errno(err))
+	}
+	nf := os.NewFile(uintptr(fd), f.Name())
+	raw, err := nf.SyscallConn()
+	if err != nil {
+		nf.Close()
+		return nil, fmt.Errorf("hostlink: use %s: %w", f.Name(), err)
+	}
 	return &Conn{
-		c:   uc,
+		f:   nf,
 		raw: raw,
 		buf: make([]byte, MaxMessage+1),
 		oob: make([]byte, unix.CmsgSpace(unix.SizeofUcred)+unix.CmsgSpace(4*maxFiles)),
@@ -98,8 +119,20 @@ func (c *Conn) Send(m Message, files ...*os.File) error {
 		}
 		oob = unix.UnixRights(fds...)
 	}
-	if _, _, err := c.c.WriteMsgUnix(b, oob, nil); err != nil {
-		return fmt.Errorf("hostlink: send: %w", err)
+	var serr error
+	err = c.raw.Write(func(fd uintptr) bool {
+		for {
+			serr = unix.Sendmsg(int(fd), b, oob, nil, 0)
+			if serr != unix.EINTR {
+				return serr != unix.EAGAIN
+			}
+		}
+	})
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("hostlink: send: %w", errno(err))
 	}
 	return nil
 }
@@ -134,14 +167,18 @@ func (c *Conn) RecvFiles() (Message, Sender, []*os.File, error) {
 	// never be open without close-on-exec, or a process forked meanwhile
 	// would inherit it.
 	err := c.raw.Read(func(fd uintptr) bool {
-		n, oobn, flags, _, rerr = unix.Recvmsg(int(fd), c.buf, c.oob, unix.MSG_CMSG_CLOEXEC)
-		return !errors.Is(rerr, unix.EAGAIN)
+		for {
+			n, oobn, flags, _, rerr = unix.Recvmsg(int(fd), c.buf, c.oob, unix.MSG_CMSG_CLOEXEC)
+			if rerr != unix.EINTR {
+				return rerr != unix.EAGAIN
+			}
+		}
 	})
 	if err == nil {
 		err = rerr
 	}
 	if err != nil {
-		return nil, Sender{}, nil, fmt.Errorf("hostlink: receive: %w", err)
+		return nil, Sender{}, nil, fmt.Errorf("hostlink: receive: %w", errno(err))
 	}
 	var who Sender
 	var files []*os.File
@@ -186,11 +223,13 @@ func (c *Conn) RecvFiles() (Message, Sender, []*os.File, error) {
 // ErrMalformed marks a received message that was dropped unread.
 var ErrMalformed = errors.New("hostlink: malformed message")
 
-// SetReadDeadline bounds the next Recv (tests; a zero time removes it).
-func (c *Conn) SetReadDeadline(t time.Time) error { return c.c.SetReadDeadline(t) }
+// SetReadDeadline bounds the next Recv (tests; a zero time removes it):
+// past it, Recv returns an error wrapping os.ErrDeadlineExceeded.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.f.SetReadDeadline(t) }
 
-// Close closes this end; the peer then reads end of file.
-func (c *Conn) Close() error { return c.c.Close() }
+// Close closes this end; the peer then reads end of file. A Recv waiting
+// on this end returns, with an error wrapping os.ErrClosed.
+func (c *Conn) Close() error { return c.f.Close() }
 
 // errno names the errno of a failed system call ("EPERM") next to its
 // text.
