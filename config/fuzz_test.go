@@ -133,12 +133,12 @@ func FuzzValues(f *testing.F) {
 		// they are, and the parser rightly refuse them.
 		for _, s := range []string{name, hostname, rootfs, command, arg, envKey, envVal, cwd, memory, grace} {
 			if !utf8.ValidString(s) {
-				t.Skip("not UTF-8")
+				return // not an input this target is about
 			}
 		}
 		var buf strings.Builder
 		if err := toml.NewEncoder(&buf).Encode(doc); err != nil {
-			t.Skip("the encoder cannot write these values")
+			return // the encoder cannot write these values: nothing to check
 		}
 		data := []byte(buf.String())
 		c, err := Parse("fuzz.toml", data)
