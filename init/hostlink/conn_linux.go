@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -28,10 +29,11 @@ func Pair() (host, child *os.File, err error) {
 // Close and deadlines wake it. (Package net would do the same, at the
 // price of its resolver and all, linked into miniinit for one socket.)
 type Conn struct {
-	f   *os.File
-	raw syscall.RawConn
-	buf []byte
-	oob []byte
+	f      *os.File
+	raw    syscall.RawConn
+	closed atomic.Bool // set by Close: the RawConn's error then says nothing of os.ErrClosed
+	buf    []byte
+	oob    []byte
 }
 
 // maxFiles is the most descriptors one message may carry (SCM_RIGHTS);
@@ -132,7 +134,7 @@ func (c *Conn) Send(m Message, files ...*os.File) error {
 		err = serr
 	}
 	if err != nil {
-		return fmt.Errorf("hostlink: send: %w", errno(err))
+		return fmt.Errorf("hostlink: send: %w", c.closedErr(err))
 	}
 	return nil
 }
@@ -178,7 +180,7 @@ func (c *Conn) RecvFiles() (Message, Sender, []*os.File, error) {
 		err = rerr
 	}
 	if err != nil {
-		return nil, Sender{}, nil, fmt.Errorf("hostlink: receive: %w", errno(err))
+		return nil, Sender{}, nil, fmt.Errorf("hostlink: receive: %w", c.closedErr(err))
 	}
 	var who Sender
 	var files []*os.File
@@ -229,7 +231,20 @@ func (c *Conn) SetReadDeadline(t time.Time) error { return c.f.SetReadDeadline(t
 
 // Close closes this end; the peer then reads end of file. A Recv waiting
 // on this end returns, with an error wrapping os.ErrClosed.
-func (c *Conn) Close() error { return c.f.Close() }
+func (c *Conn) Close() error {
+	c.closed.Store(true)
+	return c.f.Close()
+}
+
+// closedErr is err of a failed read or write, made to wrap os.ErrClosed
+// when this end was closed: a RawConn reports that with an error of the
+// poller's own ("use of closed file") that os.ErrClosed does not match.
+func (c *Conn) closedErr(err error) error {
+	if c.closed.Load() && !errors.Is(err, os.ErrClosed) {
+		return fmt.Errorf("%w: %w", os.ErrClosed, err)
+	}
+	return errno(err)
+}
 
 // errno names the errno of a failed system call ("EPERM") next to its
 // text.

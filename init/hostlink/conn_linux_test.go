@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -177,5 +178,51 @@ func TestFilePassing(t *testing.T) {
 	}
 	if err := host.Send(Message{{Reload, "1"}}, f, f, f, f, f); err == nil {
 		t.Error("five files in one message were sent")
+	}
+}
+
+// TestCloseAndDeadlineWakeRecv: a Recv waiting on an idle channel returns
+// at its deadline (os.ErrDeadlineExceeded) and when its own end is closed
+// meanwhile (os.ErrClosed, which minispawn's reader takes as the end);
+// a Send after Close says os.ErrClosed too.
+func TestCloseAndDeadlineWakeRecv(t *testing.T) {
+	host, _, _ := pair(t)
+	host.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, _, err := host.Recv(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Recv past its deadline: %v, want os.ErrDeadlineExceeded", err)
+	}
+	host.SetReadDeadline(time.Now().Add(10 * time.Second))
+	done := make(chan error, 1)
+	go func() { _, _, err := host.Recv(); done <- err }()
+	time.Sleep(50 * time.Millisecond) // let Recv park in the poller
+	host.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, os.ErrClosed) {
+			t.Fatalf("Recv after Close: %v, want os.ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not wake a waiting Recv")
+	}
+	if err := host.Send(Message{{Status, "x"}}); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Send after Close: %v, want os.ErrClosed", err)
+	}
+}
+
+// TestNewConnRefusesNonSocket: a descriptor that is not a unix socket
+// (a pipe) is refused by name before anything is read from it.
+func TestNewConnRefusesNonSocket(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); w.Close() })
+	c, err := NewConn(r)
+	if err == nil {
+		c.Close()
+		t.Fatal("NewConn accepted a pipe")
+	}
+	if !strings.Contains(err.Error(), "not a unix socket") || !strings.Contains(err.Error(), "ENOTSOCK") {
+		t.Errorf("error does not say what is wrong: %v", err)
 	}
 }
