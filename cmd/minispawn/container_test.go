@@ -258,23 +258,33 @@ func TestNamespacesAndLimits(t *testing.T) {
 	s := startMinispawn(t, shellConfig(t, name, script, ""))
 	// While it runs: the limits are in the container's cgroup, and the
 	// workload is in that cgroup.
-	limits := map[string]string{
-		"/sys/fs/cgroup/pids/minispawn/" + name + "/pids.max":                "64",
-		"/sys/fs/cgroup/memory/minispawn/" + name + "/memory.limit_in_bytes": fmt.Sprint(128 << 20),
+	// Each limit's file on v1, then on v2: whichever this host has.
+	limits := []struct {
+		files []string
+		want  string
+	}{
+		{[]string{"/sys/fs/cgroup/pids/minispawn/" + name + "/pids.max", "/sys/fs/cgroup/minispawn/" + name + "/pids.max"}, "64"},
+		{[]string{"/sys/fs/cgroup/memory/minispawn/" + name + "/memory.limit_in_bytes", "/sys/fs/cgroup/minispawn/" + name + "/memory.max"}, fmt.Sprint(128 << 20)},
 	}
-	for file, want := range limits {
-		data, err := os.ReadFile(file)
+	for _, l := range limits {
+		var data []byte
+		var err error
+		var file string
+		for _, file = range l.files {
+			if data, err = os.ReadFile(file); err == nil {
+				break
+			}
+		}
 		if err != nil {
 			t.Errorf("limit file: %v", err)
 			continue
 		}
-		if got := strings.TrimSpace(string(data)); got != want {
-			t.Errorf("%s = %s, want %s", file, got, want)
+		if got := strings.TrimSpace(string(data)); got != l.want {
+			t.Errorf("%s = %s, want %s", file, got, l.want)
 		}
 	}
-	procs, err := os.ReadFile("/sys/fs/cgroup/pids/minispawn/" + name + "/cgroup.procs")
-	if err != nil || len(strings.Fields(string(procs))) < 2 {
-		t.Errorf("container cgroup holds %q (%v), want miniinit and the workload", procs, err)
+	if procs := containerPids(t, name); len(procs) < 2 {
+		t.Errorf("container cgroup holds %q, want miniinit and the workload", procs)
 	}
 	// Nothing mounted inside shows on the host while it runs either.
 	if got := snapshotHost(t); strings.Join(got.mounts, "\n") != strings.Join(before.mounts, "\n") {

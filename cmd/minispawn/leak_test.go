@@ -77,9 +77,7 @@ func TestSigkillOfMinispawn(t *testing.T) {
 	marker := fmt.Sprintf("%d.%d", 4000+os.Getpid()%1000, time.Now().UnixNano()%1000)
 	cfg := shellConfig(t, name, "echo ready; exec sleep "+marker, "")
 	s := startMinispawn(t, cfg)
-	if len(findProcs(marker)) != 1 {
-		t.Fatalf("workload not found running")
-	}
+	waitForProcs(t, marker, 1)
 	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -94,14 +92,19 @@ func TestSigkillOfMinispawn(t *testing.T) {
 	// The kernel ends the rest of the container (miniinit last) a little
 	// later; wait for the cgroup to be empty, as a person would see with
 	// systemd-cgls, before starting again.
-	procs := "/sys/fs/cgroup/pids/minispawn/" + name + "/cgroup.procs"
 	for {
-		data, err := os.ReadFile(procs)
-		if err != nil || len(strings.TrimSpace(string(data))) == 0 {
+		var procs []string
+		for _, d := range cgroupDirs(name) {
+			if data, err := os.ReadFile(filepath.Join(d, "cgroup.procs")); err == nil {
+				procs = strings.Fields(string(data))
+				break
+			}
+		}
+		if len(procs) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("container cgroup still holds %s", data)
+			t.Fatalf("container cgroup still holds %v", procs)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -111,4 +114,22 @@ func TestSigkillOfMinispawn(t *testing.T) {
 		t.Fatalf("next run: exit %d\n%s", res.code, res.stderr)
 	}
 	checkNothingLeft(t, before, name, marker)
+}
+
+// waitForProcs waits (10 s at most) until n processes hold marker in
+// their command line: the workload's "ready" comes a moment before it
+// execs into the program the marker names.
+func waitForProcs(t *testing.T, marker string, n int) []int {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pids := findProcs(marker)
+		if len(pids) == n {
+			return pids
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("want %d processes with %q running, found %v", n, marker, pids)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -362,7 +362,7 @@ func TestUserNSSigkillOfMinispawn(t *testing.T) {
 	name := containerName(t)
 	marker := fmt.Sprintf("%d.%d", 5000+os.Getpid()%1000, time.Now().UnixNano()%1000)
 	s := startMinispawn(t, shellConfig(t, name, "echo ready; exec sleep "+marker, usernsTable))
-	pids := findProcs(marker)
+	pids := waitForProcs(t, marker, 1)
 	if len(pids) != 1 {
 		t.Fatalf("workload not found running: %v", pids)
 	}
