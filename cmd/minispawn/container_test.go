@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minispawn/minispawn/config"
 	"github.com/minispawn/minispawn/init/roottest"
 )
 
@@ -95,6 +96,40 @@ func checkNothingLeft(t *testing.T, before hostState, name, marker string) {
 	if marker != "" {
 		if pids := findProcs(marker); len(pids) > 0 {
 			t.Errorf("processes left behind: %v", pids)
+		}
+	}
+}
+
+// stopAndClean ends a minispawn a test started, the way a person would:
+// SIGTERM, so minispawn removes the container's cgroup itself; SIGKILL
+// only if that does not end it in time. After a SIGKILL, the empty cgroup
+// minispawn could not remove (its next run would) is removed here, so no
+// test leaves one behind. done is closed once the process was reaped.
+func stopAndClean(cmd *exec.Cmd, done <-chan struct{}, cfg string) {
+	if cmd.Process == nil {
+		return
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+		return
+	case <-time.After(10 * time.Second):
+	}
+	// A container that ignores SIGTERM (or a stopped miniinit).
+	cmd.Process.Kill()
+	<-done
+	c, err := config.Load(cfg)
+	if err != nil {
+		return
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for _, d := range cgroupDirs(c.Name) {
+		for {
+			err := os.Remove(d)
+			if err == nil || os.IsNotExist(err) || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	}
 }
@@ -183,8 +218,7 @@ func startMinispawn(t *testing.T, cfg string) *started {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-s.done
+		stopAndClean(cmd, s.done, cfg)
 	})
 	go func() {
 		sc := bufio.NewScanner(out)

@@ -125,8 +125,12 @@ func startService(t *testing.T, cfg string, rec *notifyRecorder, env ...string) 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
+		// The test may have waited for it already.
+		if cmd.ProcessState == nil {
+			done := make(chan struct{})
+			go func() { cmd.Wait(); close(done) }()
+			stopAndClean(cmd, done, cfg)
+		}
 		cancel()
 	})
 	return cmd, &out
@@ -222,7 +226,9 @@ func TestServiceWatchdogFollowsMiniinit(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() { stopAndClean(cmd, done, cfg) })
 	rec.until(t, "READY=1", 30*time.Second)
 	pings := func(d time.Duration) int {
 		n := 0
