@@ -169,8 +169,8 @@ if [[ -n ${RATES[miniinit]:-} ]]; then
         "${ACC[miniinit]}${ERRS[miniinit]:+; ${ERRS[miniinit]% }}" "$v"
 fi
 
-cmdline B8 baseline "$SPEW" -t '$WORK/start' "$BYTES" '|' cat '>' '$WORK/out'
-cmdline B8 "$CAND_NAME" "$MINIINIT_BIN" -s -c '$WORK/sup/bench.toml' '>' '$WORK/out.log' "  # [[workload]] name = \"w1\", command = \"$SPEW\", args = [\"-t\", \"\$WORK/start\", \"$BYTES\"], log_prefix = true"
-cmdline B8 supervisord supervisord -n -c '$WORK/sup/supervisord.conf' "  # [program:w1] command=$SPEW -t \$WORK/start $BYTES, autorestart=false, stdout_logfile=\$WORK/out.log, stdout_logfile_maxbytes=0"
-cmdline B8 s6-log "$SPEW" -t '$WORK/start' "$BYTES" '|' s6-log n20 s268435455 '$WORK/log'
-cmdline B8 svlogd "$SPEW" -t '$WORK/start' "$BYTES" '|' svlogd '$WORK/log' "  # config: s268435455 n20"
+cmdline B8 baseline "$SPEW" -t "\$WORK/start" "$BYTES" '|' cat '>' "\$WORK/out"
+cmdline B8 "$CAND_NAME" "$MINIINIT_BIN" -s -c "\$WORK/sup/bench.toml" '>' "\$WORK/out.log" "  # [[workload]] name = \"w1\", command = \"$SPEW\", args = [\"-t\", \"\$WORK/start\", \"$BYTES\"], log_prefix = true"
+cmdline B8 supervisord supervisord -n -c "\$WORK/sup/supervisord.conf" "  # [program:w1] command=$SPEW -t \$WORK/start $BYTES, autorestart=false, stdout_logfile=\$WORK/out.log, stdout_logfile_maxbytes=0"
+cmdline B8 s6-log "$SPEW" -t "\$WORK/start" "$BYTES" '|' s6-log n20 s268435455 "\$WORK/log"
+cmdline B8 svlogd "$SPEW" -t "\$WORK/start" "$BYTES" '|' svlogd "\$WORK/log" "  # config: s268435455 n20"

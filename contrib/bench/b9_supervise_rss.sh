@@ -131,7 +131,7 @@ else
     target B9 "VmRSS of miniinit supervising $N workloads" "<= 5 MiB" "n/a" "n/a"
 fi
 
-cmdline B9 "$CAND_NAME" "$MINIINIT_BIN" -s -c '$WORK/sup/bench.toml' "  # $N x [[workload]] command = \"$SLEEP\", args = [\"600\"], restart = \"always\", backoff = { initial = \"0s\" }"
-cmdline B9 supervisord supervisord -n -c '$WORK/sup/supervisord.conf' "  # $N x [program:wN] command=$SLEEP 600, autorestart=true"
-cmdline B9 s6-supervise s6-svscan '$WORK/sup' "  # $N service directories, run: exec $SLEEP 600"
-cmdline B9 runsv runsvdir '$WORK/sup' "  # $N service directories, run: exec $SLEEP 600"
+cmdline B9 "$CAND_NAME" "$MINIINIT_BIN" -s -c "\$WORK/sup/bench.toml" "  # $N x [[workload]] command = \"$SLEEP\", args = [\"600\"], restart = \"always\", backoff = { initial = \"0s\" }"
+cmdline B9 supervisord supervisord -n -c "\$WORK/sup/supervisord.conf" "  # $N x [program:wN] command=$SLEEP 600, autorestart=true"
+cmdline B9 s6-supervise s6-svscan "\$WORK/sup" "  # $N service directories, run: exec $SLEEP 600"
+cmdline B9 runsv runsvdir "\$WORK/sup" "  # $N service directories, run: exec $SLEEP 600"

@@ -188,8 +188,9 @@ sup_stop() {
 
 # tree_of PID -> PID and all its descendants, one a line
 tree_of() {
-    local p c
+    local p
     echo "$1"
+    # shellcheck disable=SC2013 # pids, one word each
     for p in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
         tree_of "$p"
     done
