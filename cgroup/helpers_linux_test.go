@@ -79,11 +79,18 @@ func startGated(t *testing.T, c *Cgroup, argv ...string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdout, err := cmd.StdoutPipe()
+	// A pipe of our own rather than StdoutPipe: Wait, which runs
+	// concurrently below, closes StdoutPipe's read end, and would cut
+	// off a line the process wrote just before it exited.
+	stdout, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	cmd.Stdout = w
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		stdout.Close()
 		cancel()
 		t.Fatalf("start %v: %v", argv, err)
 	}
@@ -93,6 +100,7 @@ func startGated(t *testing.T, c *Cgroup, argv ...string) *proc {
 		for s.Scan() {
 			p.lines <- s.Text()
 		}
+		stdout.Close()
 		close(p.lines)
 	}()
 	go func() {
