@@ -40,7 +40,17 @@ import (
 //
 // The pipes' read ends are non-blocking and served by Go's poller, so an
 // idle workload costs no thread: ten workloads are twenty parked
-// goroutines and their 8 KiB buffers.
+// goroutines and their 8 KiB stacks; a reader holds a read buffer only
+// while its pipe has something to read.
+//
+// Throughput: a reader takes up to outputChunk at once and turns all the
+// complete lines of it into one prefixed batch (one queue send, one write
+// by the writer), the batches' arrays recycled through a pool; the tail
+// takes only the last tailLines lines of each read, into arrays it reuses.
+// So the cost per line is a newline search and two copies, and the
+// system calls are per read of up to outputChunk, not per line. The
+// pipes are made outputPipe large, so a workload writing fast is stopped
+// less often.
 
 const (
 	// outputQueueBytes bounds the output waiting for the writer.
@@ -53,7 +63,15 @@ const (
 	// outputChunk is how much a reader takes from its pipe at once; a
 	// line longer than this is passed on in pieces, each ending in a
 	// newline.
-	outputChunk = 4 << 10
+	// Large, so that a fast workload costs a few system calls per
+	// megabyte.
+	outputChunk = 128 << 10
+	// batchMax bounds (but for one line) what a reader queues at
+	// once: room for a whole read and its prefixes, far below the queue.
+	batchMax = outputChunk + outputChunk/4
+	// outputPipe is the size asked of each workload pipe (the kernel
+	// gives pages only as they are written).
+	outputPipe = 256 << 10
 	// tailLines and tailLineMax bound what is kept of each workload's
 	// output in memory: the last tailLines lines, each cut to
 	// tailLineMax bytes.
@@ -77,6 +95,7 @@ type outputMux struct {
 type outputBatch struct {
 	fd      int
 	b       []byte
+	buf     *[]byte       // b's array, from batches: back there once written
 	flushed chan struct{} // set on flush's marker only
 }
 
@@ -124,6 +143,9 @@ func (m *outputMux) write(ready chan struct{}) {
 		}
 		writeAll(b.fd, b.b)
 		m.queued.Add(-int64(len(b.b)))
+		if b.buf != nil {
+			batches.Put(b.buf)
+		}
 		select {
 		case m.room <- struct{}{}:
 		default:
@@ -192,6 +214,10 @@ func pipe() (r, w *os.File, err error) {
 		unix.Close(p[1])
 		return nil, nil, sysErr("pipe O_NONBLOCK", err)
 	}
+	// A pipe of outputPipe, where the kernel allows it (the size is
+	// capped for unprivileged processes): fewer stops for a workload that
+	// writes in bursts. Best effort: the default pipe works, slower.
+	_, _ = unix.FcntlInt(uintptr(p[1]), unix.F_SETPIPE_SZ, outputPipe)
 	return os.NewFile(uintptr(p[0]), "output"), os.NewFile(uintptr(p[1]), "output"), nil
 }
 
@@ -206,30 +232,45 @@ func (m *outputMux) read(s *outputStream, r *os.File, fd int) {
 	if err != nil {
 		return
 	}
-	var partial []byte // a line begun in an earlier read
+	// An unfinished line stays at the front of buf (k bytes) for the
+	// next read to complete; while the pipe is empty and buf goes back to
+	// the pool, it waits in partial.
+	var (
+		buf     *[]byte
+		k       int
+		partial []byte
+	)
 	for {
 		var n int
 		var rerr error
-		var buf *[]byte
 		err := rc.Read(func(fd uintptr) bool {
 			if buf == nil {
 				buf = chunks.Get().(*[]byte)
+				k = copy(*buf, partial)
+				partial = partial[:0]
 			}
-			n, rerr = unix.Read(int(fd), *buf)
+			n, rerr = unix.Read(int(fd), (*buf)[k:])
 			if rerr == unix.EAGAIN {
+				partial = append(partial, (*buf)[:k]...)
 				chunks.Put(buf)
-				buf = nil
+				buf, k = nil, 0
 				return false
 			}
 			return true
 		})
 		if n > 0 {
-			partial = m.take(s, fd, append(partial, (*buf)[:n]...), false)
-		}
-		if buf != nil {
-			chunks.Put(buf)
+			b := (*buf)[:k+n]
+			if end := m.take(s, fd, b, false); end > 0 {
+				k = copy(*buf, b[end:])
+			} else {
+				k = len(b)
+			}
 		}
 		if err != nil || rerr != nil || n == 0 { // end of file, or an error
+			if buf != nil {
+				partial = append(partial, (*buf)[:k]...)
+				chunks.Put(buf)
+			}
 			if len(partial) > 0 {
 				m.take(s, fd, partial, true)
 			}
@@ -238,38 +279,75 @@ func (m *outputMux) read(s *outputStream, r *os.File, fd int) {
 	}
 }
 
-// chunks are the readers' buffers, shared.
-var chunks = sync.Pool{New: func() any { b := make([]byte, outputChunk); return &b }}
+// chunks are the readers' buffers, shared; batches are the writer's.
+var (
+	chunks  = sync.Pool{New: func() any { b := make([]byte, outputChunk); return &b }}
+	batches = sync.Pool{New: func() any { b := make([]byte, 0, batchMax); return &b }}
+)
 
-// take passes on the complete lines of b (all of b when flush), and
-// returns what is left of an unfinished line. A line longer than
-// outputChunk is passed on in pieces.
-func (m *outputMux) take(s *outputStream, fd int, b []byte, flush bool) []byte {
+// take passes on the complete lines of b (all of b when flush; a line
+// longer than outputChunk is passed on in pieces, each given a newline),
+// and returns how much of b it took: the rest is an unfinished line. b is
+// not kept.
+func (m *outputMux) take(s *outputStream, fd int, b []byte, flush bool) int {
 	end := bytes.LastIndexByte(b, '\n') + 1
-	if flush || end == 0 && len(b) >= outputChunk {
+	switch {
+	case flush:
 		end = len(b)
+	case end == 0 && len(b) >= outputChunk:
+		// A piece keeps its last byte back, so the line's last piece
+		// (its newline, at least) is never empty.
+		end = len(b) - 1
 	}
 	if end == 0 {
-		return b
+		return 0
 	}
-	lines, rest := b[:end], b[end:]
-	out := make([]byte, 0, len(lines)+bytes.Count(lines, []byte("\n"))*len(s.prefix)+len(s.prefix)+1)
-	n := 0
-	for len(lines) > 0 {
-		line, after, found := bytes.Cut(lines, []byte("\n"))
-		lines = after
-		s.keep(line)
-		out = append(append(append(out, s.prefix...), line...), '\n')
+	lines := b[:end]
+	// n lines, each ending in a newline but perhaps the last (a flush, a
+	// piece), which is given one. Only the last tailLines can stay in
+	// the tail: the others are skipped.
+	n := bytes.Count(lines, []byte("\n"))
+	if lines[len(lines)-1] != '\n' {
 		n++
-		if !found {
-			break
+	}
+	all, skip, kept := lines, n-tailLines, 0
+	if len(s.prefix) == 0 {
+		for ; skip > 0; skip-- {
+			kept += bytes.IndexByte(lines[kept:], '\n') + 1
 		}
 	}
-	if !m.enqueue(s, outputBatch{fd: fd, b: out}) {
-		s.dropped.Add(uint64(n))
+	// Batches of whole lines, each at most about batchMax: prefixes
+	// on many short lines must not make one larger than the queue.
+	for len(lines) > 0 {
+		ob := batches.Get().(*[]byte)
+		out, count := (*ob)[:0], 0
+		if len(s.prefix) == 0 {
+			out, count, lines = append(out, lines...), n, nil
+		}
+		for len(lines) > 0 && len(out) < batchMax {
+			if skip == 0 {
+				kept = len(all) - len(lines)
+			}
+			skip--
+			i := bytes.IndexByte(lines, '\n') + 1
+			if i == 0 {
+				i = len(lines)
+			}
+			out = append(append(out, s.prefix...), lines[:i]...)
+			lines = lines[i:]
+			count++
+		}
+		if out[len(out)-1] != '\n' {
+			out = append(out, '\n')
+		}
+		*ob = out
+		if !m.enqueue(s, outputBatch{fd: fd, b: out, buf: ob}) {
+			s.dropped.Add(uint64(count))
+			batches.Put(ob)
+		}
 	}
-	// The unfinished line keeps its own array: b may be reused.
-	return append([]byte(nil), rest...)
+	s.keep(all[kept:])
+	return end
 }
 
 // enqueue queues b for the writer under the policy above, and reports
@@ -308,20 +386,31 @@ func (m *outputMux) enqueue(s *outputStream, b outputBatch) bool {
 	}
 }
 
-// keep adds a line to the tail.
-func (s *outputStream) keep(line []byte) {
-	if len(line) > tailLineMax {
-		line = line[:tailLineMax]
+// keep adds the lines of b (each ending in a newline but perhaps the
+// last) to the tail, copying them into the arrays of the lines they
+// replace (tail copies what it returns, under mu).
+func (s *outputStream) keep(b []byte) {
+	if len(b) > 0 && b[len(b)-1] == '\n' {
+		b = b[:len(b)-1]
 	}
-	c := append([]byte(nil), line...)
 	s.mu.Lock()
-	if len(s.tail) < tailLines {
-		s.tail = append(s.tail, c)
-	} else {
-		s.tail[s.next] = c
-		s.next = (s.next + 1) % tailLines
+	defer s.mu.Unlock()
+	for {
+		line, rest, more := bytes.Cut(b, []byte("\n"))
+		if len(line) > tailLineMax {
+			line = line[:tailLineMax]
+		}
+		if len(s.tail) < tailLines {
+			s.tail = append(s.tail, append([]byte(nil), line...))
+		} else {
+			s.tail[s.next] = append(s.tail[s.next][:0], line...)
+			s.next = (s.next + 1) % tailLines
+		}
+		if !more {
+			return
+		}
+		b = rest
 	}
-	s.mu.Unlock()
 }
 
 // tail returns up to n of the last lines of name's output, oldest first

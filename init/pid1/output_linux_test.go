@@ -3,6 +3,7 @@ package pid1
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -263,5 +264,69 @@ func TestOutputSlowStdoutLosesNothing(t *testing.T) {
 	m.flush(5 * time.Second)
 	if _, dropped := m.tail("steady", 0); dropped != 0 || got != lines*100 {
 		t.Errorf("read %d bytes of %d, %d lines dropped", got, lines*100, dropped)
+	}
+}
+
+// BenchmarkOutputPrefixed: one workload's 128-byte lines through the mux
+// with prefixes, to a pipe drained as fast as it fills (B8's path).
+func BenchmarkOutputPrefixed(b *testing.B) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { r.Close(); w.Close() })
+	go io.Copy(io.Discard, r)
+	m := newOutputMux(int(w.Fd()), int(w.Fd()))
+	o, e, err := m.open("w1", true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.Close()
+	chunk := []byte(strings.Repeat(strings.Repeat("b", 127)+"\n", 512)) // 64 KiB
+	b.SetBytes(int64(len(chunk)))
+	b.ResetTimer()
+	for range b.N {
+		if _, err := o.Write(chunk); err != nil {
+			b.Fatal(err)
+		}
+	}
+	o.Close()
+	m.flush(10 * time.Second)
+	b.StopTimer()
+	if d := m.dropped()["w1"]; d != 0 {
+		b.Fatalf("%d lines dropped", d)
+	}
+}
+
+// TestOutputSplitLinesAndShortLines: a line written in two parts, a
+// read apart, gets one prefix; a read of many empty lines under a long
+// prefix (output many times the read) is queued in bounded batches and
+// arrives whole, nothing dropped.
+func TestOutputSplitLinesAndShortLines(t *testing.T) {
+	out, errs := newCapture(t, true), newCapture(t, true)
+	m := newOutputMux(int(out.w.Fd()), int(errs.w.Fd()))
+	name := strings.Repeat("n", 60)
+	o, e, err := m.open(name, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	if _, err := o.WriteString("hel"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the reader takes "hel" alone
+	empties := strings.Repeat("\n", 2*outputChunk)
+	writeTo(t, o, "lo\n"+empties)
+	m.flush(10 * time.Second)
+	pfx := name + ": "
+	want := pfx + "hello\n" + strings.Repeat(pfx+"\n", len(empties))
+	if got := out.text(t); got != want {
+		t.Errorf("stdout: %d bytes, want %d; starts %.80q", len(got), len(want), got)
+	}
+	if d := m.dropped()[name]; d != 0 {
+		t.Errorf("%d lines dropped", d)
+	}
+	if tail, _ := m.tail(name, 0); len(tail) != tailLines || tail[0] != "" {
+		t.Errorf("tail: %d lines, first %q", len(tail), tail[0])
 	}
 }
