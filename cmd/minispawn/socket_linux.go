@@ -3,8 +3,9 @@ package main
 import (
 	"os"
 	"strconv"
+	"strings"
 
-	"github.com/coreos/go-systemd/v22/activation"
+	"golang.org/x/sys/unix"
 )
 
 // listenFromSystemd takes the sockets systemd passed this process, and
@@ -23,11 +24,41 @@ func listenFromSystemd(dryRun bool) listenSockets {
 			l.n = n
 		}
 	} else {
-		// Files marks them close-on-exec and clears the variables: they
-		// reach the container only through ExtraFiles and env().
-		l.files = activation.Files(true)
+		l.files = listenFiles(l.names)
 		l.n = len(l.files)
 	}
 	setListenFDs(l.n)
 	return l
+}
+
+// listenFiles is sd_listen_fds(3) read by hand: fds 3..3+LISTEN_FDS-1,
+// named from LISTEN_FDNAMES. Hand-written rather than go-systemd's
+// activation package because that one imports crypto/tls (for its TLS
+// listeners), whose package inits every minispawn start paid for, twice
+// (parent and second stage). It marks the fds close-on-exec and clears
+// the variables: they reach the container only through ExtraFiles and
+// env(), never by inheritance.
+func listenFiles(names string) []*os.File {
+	n, err := strconv.Atoi(os.Getenv("LISTEN_FDS"))
+	for _, k := range []string{"LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"} {
+		os.Unsetenv(k)
+	}
+	if err != nil || n <= 0 {
+		return nil
+	}
+	var nameOf []string
+	if names != "" {
+		nameOf = strings.Split(names, ":")
+	}
+	files := make([]*os.File, 0, n)
+	for i := range n {
+		fd := 3 + i // SD_LISTEN_FDS_START
+		unix.CloseOnExec(fd)
+		name := "LISTEN_FD_" + strconv.Itoa(fd)
+		if i < len(nameOf) {
+			name = nameOf[i]
+		}
+		files = append(files, os.NewFile(uintptr(fd), name))
+	}
+	return files
 }
