@@ -49,11 +49,11 @@ func TestSyscallTableMatchesUnix(t *testing.T) {
 		"ptrace": unix.SYS_PTRACE, "kexec_load": unix.SYS_KEXEC_LOAD, "bpf": unix.SYS_BPF, "unshare": unix.SYS_UNSHARE,
 		"setns": unix.SYS_SETNS, "io_uring_setup": unix.SYS_IO_URING_SETUP, "mount_setattr": unix.SYS_MOUNT_SETATTR,
 	} {
-		if got := sysnumX86_64[name]; int(got) != want {
+		if got := sysnumX86_64()[name]; int(got) != want {
 			t.Errorf("%s = %d, want %d", name, got, want)
 		}
 	}
-	if nativeArch() != archX86_64 {
+	if nativeArch() != archX86_64() {
 		t.Fatal("nativeArch on amd64 is not x86_64")
 	}
 }

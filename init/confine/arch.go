@@ -2,6 +2,7 @@ package confine
 
 import (
 	"runtime"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -25,9 +26,20 @@ func newArch(name string, audit, x32 uint32, table map[string]uint32) *arch {
 	return a
 }
 
+// The syscall tables and the arches over them are built on first use,
+// not at package init: filling two maps of ~400 names is init work that
+// every Go start importing this package paid for (minispawn's parent and
+// second stage, miniinit), while only filter compilation and syscall-name
+// checks need them.
 var (
-	archX86_64  = newArch("x86_64", unix.AUDIT_ARCH_X86_64, 0x40000000, sysnumX86_64)
-	archAArch64 = newArch("aarch64", unix.AUDIT_ARCH_AARCH64, 0, sysnumAArch64)
+	sysnumX86_64  = sync.OnceValue(sysnumX86_64Table)
+	sysnumAArch64 = sync.OnceValue(sysnumAArch64Table)
+	archX86_64    = sync.OnceValue(func() *arch {
+		return newArch("x86_64", unix.AUDIT_ARCH_X86_64, 0x40000000, sysnumX86_64())
+	})
+	archAArch64 = sync.OnceValue(func() *arch {
+		return newArch("aarch64", unix.AUDIT_ARCH_AARCH64, 0, sysnumAArch64())
+	})
 )
 
 // nativeArch is the architecture this binary runs on, or nil when there
@@ -35,16 +47,16 @@ var (
 func nativeArch() *arch {
 	switch runtime.GOARCH {
 	case "amd64":
-		return archX86_64
+		return archX86_64()
 	case "arm64":
-		return archAArch64
+		return archAArch64()
 	}
 	return nil
 }
 
 // knownSyscall reports whether any supported architecture has name.
 func knownSyscall(name string) bool {
-	_, a := sysnumX86_64[name]
-	_, b := sysnumAArch64[name]
+	_, a := sysnumX86_64()[name]
+	_, b := sysnumAArch64()[name]
 	return a || b
 }

@@ -43,7 +43,7 @@ func reference(p *SeccompProfile, a *arch, d seccompData) uint32 {
 
 func TestDefaultProfileMatchesDefinition(t *testing.T) {
 	p := DefaultSeccomp()
-	for _, a := range []*arch{archX86_64, archAArch64} {
+	for _, a := range []*arch{archX86_64(), archAArch64()} {
 		t.Run(a.name, func(t *testing.T) {
 			prog, err := compile(p, a)
 			if err != nil {
@@ -71,11 +71,11 @@ func TestDefaultProfileMatchesDefinition(t *testing.T) {
 }
 
 func TestDefaultProfileVerdicts(t *testing.T) {
-	prog, err := compile(DefaultSeccomp(), archX86_64)
+	prog, err := compile(DefaultSeccomp(), archX86_64())
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := func(name string) uint32 { return sysnumX86_64[name] }
+	x := func(name string) uint32 { return sysnumX86_64()[name] }
 	for _, c := range []struct {
 		what string
 		d    seccompData
@@ -99,8 +99,8 @@ func TestDefaultProfileVerdicts(t *testing.T) {
 		{"clone3", seccompData{nr: x("clone3")}, retENOSYS},
 		{"io_uring_setup", seccompData{nr: x("io_uring_setup")}, retENOSYS},
 		{"syscall 1000", seccompData{nr: 1000}, retENOSYS},
-		{"one past the table", seccompData{nr: archX86_64.maxNr + 1}, retENOSYS},
-		{"last in the table", seccompData{nr: archX86_64.maxNr}, retAllow},
+		{"one past the table", seccompData{nr: archX86_64().maxNr + 1}, retENOSYS},
+		{"last in the table", seccompData{nr: archX86_64().maxNr}, retAllow},
 		{"x32 getpid", seccompData{nr: 0x40000000 | x("getpid")}, retKill},
 		{"x32 mount", seccompData{nr: 0x40000000 | x("mount")}, retKill},
 		{"i386 mount (int 0x80)", seccompData{nr: 21, arch: auditArchI386}, retKill},
@@ -124,18 +124,18 @@ func TestDefaultProfileVerdicts(t *testing.T) {
 func TestArgMaskHighWord(t *testing.T) {
 	p := &SeccompProfile{Name: "t", Default: ActAllow, Unknown: ActErrno(unix.ENOSYS), OtherABI: ActKillProcess,
 		Rules: []SeccompRule{{Syscalls: []string{"mmap"}, Action: ActErrno(unix.EACCES), If: &ArgMask{Index: 3, Mask: 1<<36 | 1}}}}
-	prog, err := compile(p, archX86_64)
+	prog, err := compile(p, archX86_64())
 	if err != nil {
 		t.Fatal(err)
 	}
-	nr := sysnumX86_64["mmap"]
+	nr := sysnumX86_64()["mmap"]
 	for args, want := range map[uint64]uint32{0: retAllow, 1: uint32(ActErrno(unix.EACCES)), 1 << 36: uint32(ActErrno(unix.EACCES)), 1 << 35: retAllow, 2: retAllow} {
 		d := seccompData{nr: nr, arch: unix.AUDIT_ARCH_X86_64}
 		d.args[3] = args
 		if got, _ := run(prog, d); got != want {
 			t.Errorf("arg3 %#x: got %s, want %s", args, Action(got), Action(want))
 		}
-		d.nr = sysnumX86_64["munmap"]
+		d.nr = sysnumX86_64()["munmap"]
 		if got, _ := run(prog, d); got != retAllow {
 			t.Errorf("munmap with arg3 %#x: got %s, want allow", args, Action(got))
 		}
@@ -146,16 +146,16 @@ func TestArgMaskHighWord(t *testing.T) {
 // jump can skip still assembles, and denies every one of them.
 func TestLongRuleIsChunked(t *testing.T) {
 	var names []string
-	for name := range sysnumX86_64 {
+	for name := range sysnumX86_64() {
 		names = append(names, name)
 	}
 	p := &SeccompProfile{Name: "all", Default: ActAllow, Unknown: ActErrno(unix.ENOSYS), OtherABI: ActKillProcess,
 		Rules: []SeccompRule{{Syscalls: names, Action: ActErrno(unix.EPERM)}}}
-	prog, err := compile(p, archX86_64)
+	prog, err := compile(p, archX86_64())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, nr := range sysnumX86_64 {
+	for name, nr := range sysnumX86_64() {
 		if got, _ := run(prog, seccompData{nr: nr, arch: unix.AUDIT_ARCH_X86_64}); got != retEPERM {
 			t.Fatalf("%s: got %s, want EPERM", name, Action(got))
 		}
@@ -178,7 +178,7 @@ func TestProfileString(t *testing.T) {
 			t.Errorf("String() lacks %q:\n%s", want, s)
 		}
 	}
-	if nativeArch() == archX86_64 {
+	if nativeArch() == archX86_64() {
 		want := "default (48 syscalls denied with EPERM, 4 with ENOSYS, 2 by argument; unknown -> ENOSYS, other ABIs -> kill process, rest -> allow)"
 		if got := p.Summary(); got != want {
 			t.Errorf("Summary() = %q, want %q", got, want)
@@ -243,10 +243,10 @@ func TestProfileValidate(t *testing.T) {
 // and skipped where missing, not errors.
 func TestNamesAbsentOnOneArch(t *testing.T) {
 	p := DefaultSeccomp()
-	if _, ok := archAArch64.sysnum["iopl"]; ok {
+	if _, ok := archAArch64().sysnum["iopl"]; ok {
 		t.Fatal("aarch64 table has iopl: pick another x86-only name")
 	}
-	if _, err := compile(p, archAArch64); err != nil {
+	if _, err := compile(p, archAArch64()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := compile(p, nil); err == nil {
