@@ -112,12 +112,13 @@ func stopAndClean(cmd *exec.Cmd, done <-chan struct{}, cfg string) {
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-done:
-		return
 	case <-time.After(10 * time.Second):
+		// A container that ignores SIGTERM (or a stopped miniinit).
+		cmd.Process.Kill()
+		<-done
 	}
-	// A container that ignores SIGTERM (or a stopped miniinit).
-	cmd.Process.Kill()
-	<-done
+	// Whoever ended it (this, or a test's context, with SIGKILL), an
+	// empty cgroup left behind goes; after a clean exit there is none.
 	c, err := config.Load(cfg)
 	if err != nil {
 		return
