@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/minispawn/minispawn/init/roottest"
 )
 
 // hostLimits is every limit, with values this host can take: its last CPU,
@@ -21,7 +23,7 @@ import (
 func hostLimits(t *testing.T, l *Layout) Resources {
 	t.Helper()
 	var disk IOMax
-	if _, err := fmt.Sscanf(wholeDisk(t), "%d:%d", &disk.Major, &disk.Minor); err != nil {
+	if _, err := fmt.Sscanf(roottest.WholeDisk(t), "%d:%d", &disk.Major, &disk.Minor); err != nil {
 		t.Fatal(err)
 	}
 	disk.RBps, disk.WIOps = 1<<20, 120
@@ -50,27 +52,6 @@ func hostLimits(t *testing.T, l *Layout) Resources {
 		}
 	}
 	return r
-}
-
-// wholeDisk returns "MAJ:MIN" of a whole disk of the host (not a
-// partition, loop or RAM device): I/O limits take only those.
-func wholeDisk(t *testing.T) string {
-	t.Helper()
-	ents, err := os.ReadDir("/sys/block")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		n := e.Name()
-		if strings.HasPrefix(n, "loop") || strings.HasPrefix(n, "ram") || strings.HasPrefix(n, "zram") {
-			continue
-		}
-		if dev, err := os.ReadFile(filepath.Join("/sys/block", n, "dev")); err == nil {
-			return strings.TrimSpace(string(dev))
-		}
-	}
-	t.Fatal("no whole disk in /sys/block")
-	return ""
 }
 
 // Every limit lands in its file as the kernel documents the file (checked

@@ -306,7 +306,7 @@ func TestAllLimitsApplied(t *testing.T) {
 	}
 	name := containerName(t)
 	before := snapshotHost(t)
-	dev := wholeDisk(t)
+	dev := roottest.WholeDisk(t)
 	cfg := limitsConfig(t, name, allLimitsTOML("0", fmt.Sprintf("%q", dev+" rbps=1M wiops=120")),
 		shWorkload("wait", "echo ready; exec sleep 30", true))
 	s := startMinispawn(t, cfg)
@@ -353,27 +353,6 @@ func TestAllLimitsApplied(t *testing.T) {
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	s.wait(t, 15*time.Second)
 	checkNothingLeft(t, before, name, "")
-}
-
-// wholeDisk returns "MAJ:MIN" of a whole disk of the host (not a
-// partition, not a loop or RAM device), for I/O limits.
-func wholeDisk(t *testing.T) string {
-	t.Helper()
-	ents, err := os.ReadDir("/sys/block")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		n := e.Name()
-		if strings.HasPrefix(n, "loop") || strings.HasPrefix(n, "ram") || strings.HasPrefix(n, "zram") {
-			continue
-		}
-		if dev, err := os.ReadFile(filepath.Join("/sys/block", n, "dev")); err == nil {
-			return strings.TrimSpace(string(dev))
-		}
-	}
-	t.Fatal("no whole disk in /sys/block")
-	return ""
 }
 
 // tasksFile names the file that lists every task (thread) of a cgroup:

@@ -8,6 +8,8 @@ package roottest
 
 import (
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -37,4 +39,25 @@ func Need(t testing.TB, ok bool, reason string) {
 		t.Fatalf("CI is set and this machine lacks what the test needs: %s", reason)
 	}
 	t.Skip("needs " + reason + " (set CI=1 to make this a failure)")
+}
+
+// WholeDisk returns "MAJ:MIN" of a whole disk of this machine (not a
+// partition, loop or RAM device), which is what I/O limits take.
+func WholeDisk(t testing.TB) string {
+	t.Helper()
+	ents, err := os.ReadDir("/sys/block")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		n := e.Name()
+		if strings.HasPrefix(n, "loop") || strings.HasPrefix(n, "ram") || strings.HasPrefix(n, "zram") {
+			continue
+		}
+		if dev, err := os.ReadFile(filepath.Join("/sys/block", n, "dev")); err == nil {
+			return strings.TrimSpace(string(dev))
+		}
+	}
+	t.Fatal("no whole disk in /sys/block")
+	return ""
 }
