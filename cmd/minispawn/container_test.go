@@ -174,6 +174,14 @@ func TestDemoRunsUnderMiniinit(t *testing.T) {
 
 func TestExitCodePassesThrough(t *testing.T) {
 	roottest.Require(t)
+	checkExitCodes(t, "", "")
+}
+
+// checkExitCodes runs a shell workload that exits 0, 3, or dies of
+// SIGKILL or SIGTERM, in a container with the extra configuration, and
+// checks minispawn's exit code and that nothing (and no process holding
+// leftover in its command line) stays behind.
+func checkExitCodes(t *testing.T, extra, leftover string) {
 	for _, tc := range []struct {
 		script string
 		want   int
@@ -186,11 +194,11 @@ func TestExitCodePassesThrough(t *testing.T) {
 		t.Run(fmt.Sprint(tc.want), func(t *testing.T) {
 			name := containerName(t)
 			before := snapshotHost(t)
-			res := runMinispawn(t, 60*time.Second, "-c", shellConfig(t, name, tc.script, ""))
+			res := runMinispawn(t, 60*time.Second, "-c", shellConfig(t, name, tc.script, extra))
 			if res.code != tc.want {
 				t.Errorf("%q: exit %d, want %d\nstderr:\n%s", tc.script, res.code, tc.want, res.stderr)
 			}
-			checkNothingLeft(t, before, name, "")
+			checkNothingLeft(t, before, name, leftover)
 		})
 	}
 }

@@ -78,6 +78,21 @@ func TestSigkillOfMinispawn(t *testing.T) {
 	cfg := shellConfig(t, name, "echo ready; exec sleep "+marker, "")
 	s := startMinispawn(t, cfg)
 	waitForProcs(t, marker, 1)
+	killAndWaitOut(t, s, name, marker)
+	// The next run cleans up and runs normally.
+	res := runMinispawn(t, 60*time.Second, "-c", shellConfig(t, name, "exit 0", ""))
+	if res.code != 0 {
+		t.Fatalf("next run: exit %d\n%s", res.code, res.stderr)
+	}
+	checkNothingLeft(t, before, name, marker)
+}
+
+// killAndWaitOut SIGKILLs a running minispawn and waits (bounded) until
+// its container is gone: the workload holding marker first, then every
+// process of the container's cgroup (the kernel ends miniinit last, a
+// little later), as a person would see with systemd-cgls.
+func killAndWaitOut(t *testing.T, s *started, name, marker string) {
+	t.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -108,12 +123,6 @@ func TestSigkillOfMinispawn(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	// The next run cleans up and runs normally.
-	res := runMinispawn(t, 60*time.Second, "-c", shellConfig(t, name, "exit 0", ""))
-	if res.code != 0 {
-		t.Fatalf("next run: exit %d\n%s", res.code, res.stderr)
-	}
-	checkNothingLeft(t, before, name, marker)
 }
 
 // waitForProcs waits (10 s at most) until n processes hold marker in

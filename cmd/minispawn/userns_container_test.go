@@ -333,24 +333,7 @@ command = "/bin/sh"
 // they do without it, and a killed container leaves nothing.
 func TestUserNSExitCodes(t *testing.T) {
 	roottest.Require(t)
-	for _, tc := range []struct {
-		script string
-		want   int
-	}{
-		{"exit 0", 0},
-		{"exit 3", 3},
-		{"kill -KILL $$", 137},
-	} {
-		t.Run(strconv.Itoa(tc.want), func(t *testing.T) {
-			name := containerName(t)
-			before := snapshotHost(t)
-			res := runMinispawn(t, 60*time.Second, "-c", shellConfig(t, name, tc.script, usernsTable))
-			if res.code != tc.want {
-				t.Errorf("%q: exit %d, want %d\nstderr:\n%s", tc.script, res.code, tc.want, res.stderr)
-			}
-			checkNothingLeft(t, before, name, usernsHolderArg0)
-		})
-	}
+	checkExitCodes(t, usernsTable, usernsHolderArg0)
 }
 
 // TestUserNSSigkillOfMinispawn: the container still dies with minispawn
@@ -369,17 +352,7 @@ func TestUserNSSigkillOfMinispawn(t *testing.T) {
 	if uids := hostUIDs(t, pids[0]); uids[0] != strconv.FormatUint(uint64(expectedBase(name)), 10) {
 		t.Errorf("workload runs as host uid %s, want %d", uids[0], expectedBase(name))
 	}
-	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	s.wait(t, 10*time.Second)
-	deadline := time.Now().Add(10 * time.Second)
-	for len(findProcs(marker)) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("container processes outlived minispawn: %v", findProcs(marker))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	killAndWaitOut(t, s, name, marker)
 	// A killed minispawn cannot remove its cgroup; the next run of the
 	// same name does, and then nothing is left.
 	before := snapshotHost(t)
