@@ -200,6 +200,9 @@ func (l *loop) onExit(pid int, ws syscall.WaitStatus) {
 		l.execProbeEnded(pr, ws)
 		return
 	}
+	if l.cgroups != nil && l.cgroups.stale() {
+		l.cgroups.collect() // it may have been the last of a past run's cgroup
+	}
 	level := slog.LevelDebug
 	if l.opts.WarnOnReap {
 		level = slog.LevelWarn

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -24,9 +23,10 @@ import (
 // counted. A sender in another PID namespace arrives as pid 0, and is
 // dropped too.
 //
-// The socket has an abstract address ("@miniinit/notify/<pid>"): no file
-// to place on a root that may be read-only, nothing to clean up, and it
-// lives in the container's network namespace only.
+// The socket has an abstract address ("@miniinit/notify/<pid>.<random>",
+// see notifyName): no file to place on a root that may be read-only,
+// nothing to clean up, and it lives in the container's network namespace
+// only.
 //
 // BARRIER=1 (systemd-notify since v254 waits for it) sends a descriptor
 // and waits until it is closed: the loop closes every descriptor that
@@ -177,10 +177,12 @@ func parseNotify(b []byte) map[string]string {
 	return fields
 }
 
-// notifyName is the socket's abstract name for miniinit with this pid:
-// unique on the host, where tests and plain subreapers share a network
-// namespace.
-func notifyName(pid int) string { return "miniinit/notify/" + strconv.Itoa(pid) }
+// notifyName is the socket's abstract name for the miniinit instance id
+// (instanceID): abstract names belong to a network namespace, which
+// miniinits share in a pod, with --network host or container:X, and as
+// plain subreapers on one host; each PID-1 miniinit sees itself as pid 1,
+// so the pid alone would collide.
+func notifyName(id string) string { return "miniinit/notify/" + id }
 
 func (m notifyMsg) String() string {
 	return fmt.Sprintf("pid %d %v (%d fds)", m.pid, m.fields, len(m.fds))

@@ -53,7 +53,7 @@ func receive(t *testing.T, n *notifySocket) notifyMsg {
 // TestNotifySocket: datagrams arrive with the kernel's word on the
 // sender's pid, from this process and from a child.
 func TestNotifySocket(t *testing.T) {
-	n, err := listenNotify(notifyName(os.Getpid()) + "/test")
+	n, err := listenNotify(notifyName(instanceID(os.Getpid())) + "/test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ print(os.getpid())
 // TestNotifyBarrier: descriptors sent with a datagram reach the loop,
 // whose closing them is what releases a sender waiting on BARRIER=1.
 func TestNotifyBarrier(t *testing.T) {
-	n, err := listenNotify(notifyName(os.Getpid()) + "/barrier")
+	n, err := listenNotify(notifyName(instanceID(os.Getpid())) + "/barrier")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestNotifyBarrier(t *testing.T) {
 
 // TestNotifyOversized: a datagram past the limit is dropped and counted.
 func TestNotifyOversized(t *testing.T) {
-	n, err := listenNotify(notifyName(os.Getpid()) + "/big")
+	n, err := listenNotify(notifyName(instanceID(os.Getpid())) + "/big")
 	if err != nil {
 		t.Fatal(err)
 	}

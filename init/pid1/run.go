@@ -237,12 +237,13 @@ func (l *loop) setupSupervision() error {
 	// is not the workloads' to use: they get miniinit's own.
 	l.environ = withoutKeys(l.environ, "NOTIFY_SOCKET")
 	l.out = newOutputMux(int(l.stdio[1]), int(l.stdio[2]))
-	if t, err := setupCgroups(l.self); err != nil {
+	id := instanceID(l.self)
+	if t, err := setupCgroups(id); err != nil {
 		l.log.Info("no cgroups for the workloads; tracking them by process group", "err", err)
 	} else {
 		l.cgroups = t
 	}
-	n, err := listenNotify(notifyName(l.self))
+	n, err := listenNotify(notifyName(id))
 	if err != nil {
 		l.log.Warn("no notify socket: workloads with ready.notify will never be ready", "err", err)
 	} else {

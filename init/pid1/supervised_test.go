@@ -51,14 +51,20 @@ func newSup(t *testing.T, init, body string) *sup {
 		if s.run != nil {
 			<-s.run.done
 		}
-		removeStale(cgroupParentForTest(), 0)
+		removeStale(cgroupParentForTest())
 	})
 	return s
 }
 
 func (s *sup) start(extra ...string) *miniRun {
 	s.t.Helper()
-	s.run = startMini(s.t, runOpts{}, append([]string{"-s", "-v", "-c", s.file}, extra...)...)
+	return s.startWith(runOpts{}, extra...)
+}
+
+// startWith starts miniinit with run options (PID 1 of a new namespace...).
+func (s *sup) startWith(o runOpts, extra ...string) *miniRun {
+	s.t.Helper()
+	s.run = startMini(s.t, o, append([]string{"-s", "-v", "-c", s.file}, extra...)...)
 	return s.run
 }
 
@@ -172,7 +178,7 @@ func TestSupervisedNotify(t *testing.T) {
 [[workload]]
 name = "db"
 command = "/bin/sh"
-args = ["-c", "touch DIR/db-up; while [ ! -e DIR/go ]; do sleep 0.02; done; exec HELPER notify warm"]
+args = ["-c", "echo $NOTIFY_SOCKET > DIR/sock; touch DIR/db-up; while [ ! -e DIR/go ]; do sleep 0.02; done; exec HELPER notify warm"]
 ready = { notify = true }
 [[workload]]
 name = "web"
@@ -189,7 +195,8 @@ requires = { db = "ready" }
 		t.Fatal(err)
 	}
 	defer unix.Close(fd)
-	if err := unix.Sendto(fd, []byte("READY=1"), 0, &unix.SockaddrUnix{Name: "@" + notifyName(s.run.pid())}); err != nil {
+	addr := strings.TrimSpace(waitFile(t, filepath.Join(s.dir, "sock")))
+	if err := unix.Sendto(fd, []byte("READY=1"), 0, &unix.SockaddrUnix{Name: addr}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond)

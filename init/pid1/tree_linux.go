@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,8 +22,9 @@ import (
 // each workload also gets a cgroup of its own, which no process can leave
 // without privileges miniinit's workloads should not have:
 //
-//	<cgroup2 mount>/<miniinit's cgroup>/miniinit.<pid>/<workload>.<n>
+//	<cgroup2 mount>/<miniinit's cgroup>/miniinit.<pid>.<random>/<workload>.<n>
 //
+// (The pid alone would not do: see instanceID.)
 // Processes are born into it (clone3 with CLONE_INTO_CGROUP), so no fork
 // can slip out between a start and a move. A run reuses the last run's
 // cgroup when that is empty and was never killed through cgroup.kill;
@@ -43,9 +45,10 @@ import (
 
 // cgroupTree is the workloads' cgroups, nil when there are none.
 type cgroupTree struct {
-	dir  string              // miniinit.<pid>, parent of the workloads' cgroups
+	dir  string              // miniinit.<instance>, parent of the workloads' cgroups
 	rel  string              // the same, as /proc/PID/cgroup shows it
-	runs map[string]struct{} // every cgroup made, "<workload>.<n>"
+	lock int                 // dir, open and flock'ed for as long as miniinit runs
+	runs map[string]struct{} // every cgroup made and not yet removed, "<workload>.<n>"
 	cur  map[string]*leaf    // each workload's current cgroup
 }
 
@@ -56,8 +59,17 @@ type leaf struct {
 	tainted bool   // cgroup.kill was written: never enter it again
 }
 
-// setupCgroups makes miniinit's cgroup parent, or says why it cannot.
-func setupCgroups(self int) (*cgroupTree, error) {
+// cgroupPrefix starts the name of every miniinit's cgroup parent:
+// miniinit.<instance> (instanceID: pid and random bits), unique among
+// the miniinits that share a cgroup tree, whatever their PID namespaces.
+const cgroupPrefix = "miniinit."
+
+// setupCgroups makes miniinit's cgroup parent, miniinit.<id>, and holds
+// an exclusive flock on it for as long as miniinit runs: that lock, which
+// the kernel drops when miniinit ends however it ends, is what tells
+// another miniinit's start-up that this cgroup is not stale. A pid says
+// nothing about that across PID namespaces.
+func setupCgroups(id string) (*cgroupTree, error) {
 	mount, err := cgroup2Mount()
 	if err != nil {
 		return nil, err
@@ -66,40 +78,100 @@ func setupCgroups(self int) (*cgroupTree, error) {
 	if err != nil {
 		return nil, err
 	}
-	removeStale(filepath.Join(mount, own), self)
-	rel := filepath.Join(own, "miniinit."+strconv.Itoa(self))
+	removeStale(filepath.Join(mount, own))
+	rel := filepath.Join(own, cgroupPrefix+id)
 	dir := filepath.Join(mount, rel)
-	if err := unix.Mkdir(dir, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
-		return nil, sysErr("mkdir "+dir, err)
+	for range 3 {
+		fd, err := makeLocked(dir)
+		if errors.Is(err, errRemovedMeanwhile) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &cgroupTree{dir: dir, rel: rel, lock: fd, runs: map[string]struct{}{}, cur: map[string]*leaf{}}, nil
 	}
-	return &cgroupTree{dir: dir, rel: rel, runs: map[string]struct{}{}, cur: map[string]*leaf{}}, nil
+	return nil, fmt.Errorf("%s: removed by another miniinit's start-up, again and again", dir)
+}
+
+// errRemovedMeanwhile: a cgroup just made was removed before it was locked.
+var errRemovedMeanwhile = errors.New("removed before it was locked")
+
+// makeLocked makes dir, new, and returns it open and flock'ed. Another
+// miniinit's start-up may find it between the mkdir and the lock, take it
+// for stale and remove it: then it is made again (errRemovedMeanwhile).
+func makeLocked(dir string) (int, error) {
+	if err := unix.Mkdir(dir, 0o755); err != nil {
+		return -1, sysErr("mkdir "+dir, err)
+	}
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, sysErr("open "+dir, err)
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		unix.Close(fd)
+		return -1, sysErr("flock "+dir, err)
+	}
+	var held, named unix.Stat_t
+	if err := unix.Fstat(fd, &held); err != nil {
+		unix.Close(fd)
+		return -1, sysErr("fstat "+dir, err)
+	}
+	if err := unix.Stat(dir, &named); err != nil || named.Ino != held.Ino || named.Dev != held.Dev {
+		unix.Close(fd)
+		return -1, errRemovedMeanwhile
+	}
+	return fd, nil
 }
 
 // removeStale removes what a miniinit that was killed (SIGKILL leaves no
-// chance to clean up) left in parent: miniinit.<pid> cgroups whose pid no
-// longer runs. Only empty cgroups can be removed, so a cgroup that still
-// holds a process, or belongs to a miniinit that runs, stays.
-func removeStale(parent string, self int) {
+// chance to clean up) left in parent: the miniinit.<instance> cgroups that
+// no miniinit holds the lock of. Only empty cgroups can be removed, so a
+// cgroup that still holds a process stays; and one whose lock is held
+// belongs to a miniinit that runs, whichever PID namespace it runs in, and
+// is not touched, not even its empty workload cgroups between two runs.
+func removeStale(parent string) {
 	ents, err := os.ReadDir(parent)
 	if err != nil {
 		return
 	}
 	for _, e := range ents {
-		rest, ok := strings.CutPrefix(e.Name(), "miniinit.")
-		pid, err := strconv.Atoi(rest)
-		if !ok || err != nil || !e.IsDir() || pid == self || unix.Kill(pid, 0) != unix.ESRCH {
+		if !e.IsDir() || !isInstanceCgroup(e.Name()) {
 			continue
 		}
 		dir := filepath.Join(parent, e.Name())
-		if subs, err := os.ReadDir(dir); err == nil {
-			for _, sub := range subs {
-				if sub.IsDir() {
-					_ = unix.Rmdir(filepath.Join(dir, sub.Name()))
+		fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue
+		}
+		if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) == nil {
+			if subs, err := os.ReadDir(dir); err == nil {
+				for _, sub := range subs {
+					if sub.IsDir() {
+						_ = unix.Rmdir(filepath.Join(dir, sub.Name()))
+					}
 				}
 			}
+			_ = unix.Rmdir(dir)
 		}
-		_ = unix.Rmdir(dir)
+		unix.Close(fd)
 	}
+}
+
+// isInstanceCgroup reports whether name is a miniinit's cgroup parent as
+// setupCgroups names it: miniinit.<pid>.<16 hex digits>. Older names
+// (miniinit.<pid>) had no lock to tell a live one: they are left alone.
+func isInstanceCgroup(name string) bool {
+	rest, ok := strings.CutPrefix(name, cgroupPrefix)
+	pid, token, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 || pid == "" || len(token) != 16 {
+		return false
+	}
+	if _, err := strconv.ParseUint(pid, 10, 32); err != nil {
+		return false
+	}
+	_, err := strconv.ParseUint(token, 16, 64)
+	return err == nil
 }
 
 // cgroup2Mount finds the cgroup v2 hierarchy in /proc/self/mountinfo.
@@ -166,11 +238,9 @@ func (t *cgroupTree) open(name string, run int) (int, error) {
 			return c.fd, nil
 		}
 		unix.Close(c.fd)
-		if unix.Rmdir(filepath.Join(t.dir, c.name)) == nil {
-			delete(t.runs, c.name)
-		}
 		delete(t.cur, name)
 	}
+	t.collect()
 	leafName := runCgroup(name, run)
 	dir := filepath.Join(t.dir, leafName)
 	if err := unix.Mkdir(dir, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
@@ -185,6 +255,24 @@ func (t *cgroupTree) open(name string, run int) (int, error) {
 	return fd, nil
 }
 
+// collect removes the cgroups of past runs that have emptied. One that
+// was just killed usually is not empty yet (SIGKILL takes effect when its
+// processes next run), so each start and each reaped orphan try again:
+// a crash loop leaves no trail of empty cgroups behind it.
+func (t *cgroupTree) collect() {
+	for leafName := range t.runs {
+		if c := t.cur[strings.TrimSuffix(leafName, filepath.Ext(leafName))]; c != nil && c.name == leafName {
+			continue
+		}
+		if unix.Rmdir(filepath.Join(t.dir, leafName)) == nil {
+			delete(t.runs, leafName)
+		}
+	}
+}
+
+// stale reports whether there are cgroups of past runs to collect.
+func (t *cgroupTree) stale() bool { return len(t.runs) > len(t.cur) }
+
 // procs lists the processes in workload name's current cgroup.
 func (t *cgroupTree) procs(name string) []int {
 	c := t.cur[name]
@@ -195,9 +283,17 @@ func (t *cgroupTree) procs(name string) []int {
 	if err != nil {
 		return nil
 	}
+	return parsePids(data)
+}
+
+// parsePids reads cgroup.procs. A process outside miniinit's PID
+// namespace (one another miniinit, or the host, put there) is listed as 0:
+// it is left out, never to reach kill(2), where 0 means miniinit's own
+// process group.
+func parsePids(data []byte) []int {
 	var pids []int
 	for _, f := range strings.Fields(string(data)) {
-		if pid, err := strconv.Atoi(f); err == nil {
+		if pid, err := strconv.Atoi(f); err == nil && pid > 0 {
 			pids = append(pids, pid)
 		}
 	}
@@ -256,6 +352,7 @@ func (t *cgroupTree) remove() {
 		_ = unix.Rmdir(filepath.Join(t.dir, leafName))
 	}
 	_ = unix.Rmdir(t.dir)
+	unix.Close(t.lock)
 }
 
 // The loop's side.
