@@ -166,7 +166,8 @@ type Workload struct {
 	// StartTimeout bounds the time to ready (a oneshot: to completion).
 	// Zero: no limit.
 	StartTimeout Duration `toml:"start_timeout"`
-	// StopSignal is sent first to stop it; default SIGTERM.
+	// StopSignal is sent first to stop it; 0 (the default): SIGTERM, or
+	// SIGINT in a shutdown that a SIGINT to the container began.
 	StopSignal Signal `toml:"stop_signal"`
 	// StopTimeout is the wait after StopSignal before SIGKILL; default
 	// DefaultStopTimeout.

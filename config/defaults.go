@@ -15,7 +15,8 @@ import "time"
 //	workload.main             = true, when there is exactly one workload
 //	workload.kind             = "longrun"
 //	workload.restart          = "never"
-//	workload.stop_signal      = SIGTERM
+//	workload.stop_signal      stays 0: SIGTERM, or SIGINT when a SIGINT
+//	                            began the shutdown (package supervise)
 //	workload.stop_timeout     = DefaultStopTimeout (5s)
 //	workload.stdin            = "null"
 //	workload.backoff          = 100ms initial (unless written, "0s" too),
@@ -53,9 +54,6 @@ func applyDefaults(c *Config, defined func(path) bool) {
 		}
 		w.Kind = cmpOr(w.Kind, KindLongrun)
 		w.Restart = cmpOr(w.Restart, RestartNever)
-		if w.StopSignal == 0 {
-			w.StopSignal = 15 // SIGTERM
-		}
 		setDuration(&w.StopTimeout, DefaultStopTimeout)
 		b := &w.Backoff
 		if !defined(wp.key("backoff").key("initial")) {

@@ -231,9 +231,11 @@
 //	# The longest from a start to ready (a oneshot: to completion); past
 //	# it the workload is stopped, and that is a failure. Default: none.
 //	start_timeout = "30s"
-//	# A stop sends stop_signal (default SIGTERM), then SIGKILL to the
-//	# whole process tree after stop_timeout (default 5s), or sooner at the
-//	# end of init.stop_budget.
+//	# A stop sends stop_signal, then SIGKILL to the whole process tree
+//	# after stop_timeout (default 5s), or sooner at the end of
+//	# init.stop_budget. Default: SIGTERM, or SIGINT when a SIGINT to the
+//	# container (a ^C) began the shutdown, as it reaches a program that
+//	# runs without a supervisor.
 //	stop_signal = "SIGTERM"
 //	stop_timeout = "10s"
 //	# Start only once these workloads meet a condition: "started",

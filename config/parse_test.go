@@ -261,7 +261,6 @@ func withSupervisionDefaults(c Config) Config {
 		w.Kind = cmp.Or(w.Kind, "longrun")
 		w.Restart = cmp.Or(w.Restart, "never")
 		w.Stdin = cmp.Or(w.Stdin, "null")
-		w.StopSignal = cmp.Or(w.StopSignal, 15)
 		if w.StopTimeout.Duration == 0 {
 			w.StopTimeout.Duration = 5 * time.Second
 		}

@@ -106,6 +106,15 @@ func checkNothingLeft(t *testing.T, before hostState, name, marker string) {
 // minispawn could not remove (its next run would) is removed here, so no
 // test leaves one behind. done is closed once the process was reaped.
 func stopAndClean(cmd *exec.Cmd, done <-chan struct{}, cfg string) {
+	name := ""
+	if c, err := config.Load(cfg); err == nil {
+		name = c.Name
+	}
+	stopAndCleanName(cmd, done, name)
+}
+
+// stopAndCleanName is stopAndClean for the container called name.
+func stopAndCleanName(cmd *exec.Cmd, done <-chan struct{}, name string) {
 	if cmd.Process == nil {
 		return
 	}
@@ -119,12 +128,11 @@ func stopAndClean(cmd *exec.Cmd, done <-chan struct{}, cfg string) {
 	}
 	// Whoever ended it (this, or a test's context, with SIGKILL), an
 	// empty cgroup left behind goes; after a clean exit there is none.
-	c, err := config.Load(cfg)
-	if err != nil {
+	if name == "" {
 		return
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for _, d := range cgroupDirs(c.Name) {
+	for _, d := range cgroupDirs(name) {
 		for {
 			err := os.Remove(d)
 			if err == nil || os.IsNotExist(err) || time.Now().After(deadline) {
@@ -216,7 +224,20 @@ type started struct {
 // "ready". The process is killed at the end of the test if still running.
 func startMinispawn(t *testing.T, cfg string) *started {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(binDir, "minispawn"), "-c", cfg)
+	c, err := config.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startMinispawnArgs(t, c.Name, "-c", cfg)
+	s.expect(t, "ready", 30*time.Second)
+	return s
+}
+
+// startMinispawnArgs starts minispawn with args for container name, and
+// stops it (stopAndClean) at the end of the test if still running.
+func startMinispawnArgs(t *testing.T, name string, args ...string) *started {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, "minispawn"), args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -227,7 +248,7 @@ func startMinispawn(t *testing.T, cfg string) *started {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		stopAndClean(cmd, s.done, cfg)
+		stopAndCleanName(cmd, s.done, name)
 	})
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -238,7 +259,6 @@ func startMinispawn(t *testing.T, cfg string) *started {
 		close(s.lines)
 		close(s.done)
 	}()
-	s.expect(t, "ready", 30*time.Second)
 	return s
 }
 

@@ -269,7 +269,7 @@ func (m *Machine) spawned(u *unit, pid int, now time.Time) {
 	switch {
 	case u.state == Stopping:
 		// A stop came between the start decision and the spawn.
-		m.emit(Decision{Op: OpSignal, Name: u.spec.Name, Run: u.run, Signal: u.stopSignal()})
+		m.emit(Decision{Op: OpSignal, Name: u.spec.Name, Run: u.run, Signal: m.stopSignal(u)})
 	case u.spec.Kind == Oneshot:
 		// Starting until it completes.
 	case u.spec.Ready.Kind == ReadyNone:
@@ -388,13 +388,20 @@ func (m *Machine) stop(u *unit, then afterStop, why string, now time.Time) {
 		u.killAt = now
 	}
 	if u.pid != 0 {
-		m.emit(Decision{Op: OpSignal, Name: u.spec.Name, Run: u.run, Signal: u.stopSignal()})
+		m.emit(Decision{Op: OpSignal, Name: u.spec.Name, Run: u.run, Signal: m.stopSignal(u)})
 	}
 }
 
-func (u *unit) stopSignal() syscall.Signal {
+// stopSignal is the first signal of u's stop: its own StopSignal, else
+// the signal that asked the container to shut down when that was SIGINT
+// (a ^C reaches the workload as SIGINT, as it does without a supervisor),
+// else SIGTERM.
+func (m *Machine) stopSignal(u *unit) syscall.Signal {
 	if u.spec.StopSignal != 0 {
 		return u.spec.StopSignal
+	}
+	if m.shut != nil && m.shut.reason == reasonSignal && m.shut.signal == syscall.SIGINT {
+		return syscall.SIGINT
 	}
 	return syscall.SIGTERM
 }

@@ -1,6 +1,7 @@
 package supervise
 
 import (
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -60,7 +61,7 @@ func TestShutdownBudget(t *testing.T) {
 	equal(t, "begin", got, []string{
 		"shutdown signal code=130",
 		"signal web run=1 SIGINT",
-		"signal sidecar run=1 SIGTERM",
+		"signal sidecar run=1 SIGINT", // no stop_signal of its own: the one asked for
 		"timer (budget) 00:00:06.000",
 		"timer sidecar 00:00:06.000",
 		"timer web 00:00:06.000",
@@ -299,5 +300,29 @@ func TestStopTimeoutThenNext(t *testing.T) {
 	}
 	if s := h.status("app"); !s.Killed || s.Exit == nil || s.Exit.Signal != syscall.SIGKILL {
 		t.Errorf("app %+v", s)
+	}
+}
+
+// TestShutdownStopSignalFollowsSigint: a workload without a stop signal
+// of its own is stopped with SIGINT when SIGINT began the shutdown (a ^C
+// reaches it as one, as without a supervisor), with SIGTERM otherwise; one
+// with its own always gets that.
+func TestShutdownStopSignalFollowsSigint(t *testing.T) {
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		want []string
+	}{
+		{syscall.SIGINT, []string{"signal app run=1 SIGINT", "signal own run=1 SIGQUIT"}},
+		{syscall.SIGTERM, []string{"signal app run=1 SIGTERM", "signal own run=1 SIGQUIT"}},
+	} {
+		h := newHarness(t, []Spec{{Name: "app", Main: true}, {Name: "own", StopSignal: syscall.SIGQUIT}}, Options{})
+		h.do(Boot{})
+		var got []string
+		for _, d := range h.do(ShutdownRequested{Signal: tc.sig}) {
+			if strings.HasPrefix(d, "signal ") {
+				got = append(got, d)
+			}
+		}
+		equal(t, tc.sig.String(), got, tc.want)
 	}
 }

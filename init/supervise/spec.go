@@ -40,7 +40,8 @@ type Spec struct {
 	// ready (with a readiness check), until the exec is confirmed
 	// (without), or for a oneshot until it completes. Zero: no limit.
 	StartTimeout time.Duration
-	// StopSignal is the first signal a stop sends. Zero: SIGTERM.
+	// StopSignal is the first signal a stop sends. Zero: SIGINT in a
+	// shutdown SIGINT asked for, else SIGTERM.
 	StopSignal syscall.Signal
 	// StopTimeout is how long a stop waits after StopSignal before
 	// SIGKILL; during shutdown, never past the global stop budget.
