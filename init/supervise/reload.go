@@ -40,8 +40,13 @@ func (m *Machine) Reload(specs []Spec, changed []string) ([]Decision, error) {
 			if u != nil {
 				// Removed by an earlier reload and still ending: the
 				// new one is a new workload, once the old has gone.
-				// Until then it keeps the old record under its name.
+				// Until then it keeps the old record under its name,
+				// wanted again, and starts when the old process ends.
 				u.removed = false
+				u.want = m.booted
+				if u.state == Stopping && u.want {
+					u.then = thenRestart
+				}
 			} else {
 				u = &unit{state: Waiting, since: now, want: m.booted}
 				m.byName[s.Name] = u

@@ -85,3 +85,39 @@ func TestReloadStoppedStaysStopped(t *testing.T) {
 	}
 	h.wantState("a", Stopped)
 }
+
+// TestReloadBackWhileStopping: a workload removed by a reload and put
+// back by the next one while its process is still stopping starts once
+// that process has ended, and later reloads leave it running. (It stayed
+// stopped for good.)
+func TestReloadBackWhileStopping(t *testing.T) {
+	with := []Spec{{Name: "a", StopTimeout: 5 * time.Second}, {Name: "m", Main: true}}
+	h := newHarness(t, with, Options{})
+	h.do(Boot{})
+	ds, err := h.m.Reload([]Spec{{Name: "m", Main: true}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "removed", without(strs(ds), "timer"), []string{"signal a run=1 SIGTERM"})
+	ds, err = h.m.Reload(with, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "put back while stopping", without(strs(ds), "timer"), nil)
+	h.wantState("a", Stopping)
+	equal(t, "old process ended", without(h.exit("a", KilledBy(syscall.SIGTERM)), "timer"), []string{"start a run=2"})
+	h.wantState("a", Running)
+	ds, err = h.m.Reload(with, nil)
+	if err != nil || len(ds) != 0 {
+		t.Errorf("a later reload: %v %v", ds, err)
+	}
+	h.wantState("a", Running)
+}
+
+func strs(ds []Decision) []string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, d.String())
+	}
+	return out
+}
