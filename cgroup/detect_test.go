@@ -90,20 +90,6 @@ func TestParseMountinfoMalformed(t *testing.T) {
 	}
 }
 
-func TestUnescapeOctal(t *testing.T) {
-	for in, want := range map[string]string{
-		`/plain`:         "/plain",
-		`/a\040b`:        "/a b",
-		`/t\011\012\134`: "/t\t\n\\",
-		`/short\04`:      `/short\04`,
-		`/not\999`:       `/not\999`,
-	} {
-		if got := unescapeOctal(in); got != want {
-			t.Errorf("unescapeOctal(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestLayoutFrom(t *testing.T) {
 	hybrid := readMountinfo(t, "testdata/mountinfo-hybrid")
 	pureV2 := readMountinfo(t, "testdata/mountinfo-v2")

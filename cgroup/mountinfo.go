@@ -3,6 +3,8 @@ package cgroup
 import (
 	"fmt"
 	"strings"
+
+	"github.com/minispawn/minispawn/internal/mountinfo"
 )
 
 // mountEntry is the part of one /proc/PID/mountinfo line that detection
@@ -42,31 +44,11 @@ func parseMountinfo(text string) ([]mountEntry, error) {
 			return nil, fmt.Errorf("mountinfo line %d: malformed: %q", n+1, line)
 		}
 		out = append(out, mountEntry{
-			Root:         unescapeOctal(f[3]),
-			MountPoint:   unescapeOctal(f[4]),
+			Root:         mountinfo.Unescape(f[3]),
+			MountPoint:   mountinfo.Unescape(f[4]),
 			FSType:       f[sep+1],
 			SuperOptions: strings.Split(f[sep+3], ","),
 		})
 	}
 	return out, nil
 }
-
-// unescapeOctal undoes the kernel's escaping of path fields: space, tab,
-// newline and backslash appear as \040, \011, \012 and \134.
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1]) && isOctal(s[i+2]) && isOctal(s[i+3]) {
-			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
-			i += 3
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func isOctal(c byte) bool { return c >= '0' && c <= '7' }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+
+	"github.com/minispawn/minispawn/internal/mountinfo"
 )
 
 // procEntry is what the drain needs to know about one process, read from
@@ -96,14 +98,14 @@ func alive(all []procEntry, self int) []procEntry {
 // target itself, or else the one whose mount point is target's longest
 // ancestor. It returns "" when that mount does not propagate to peers. When
 // several mounts stack on one point, the last line is the visible one.
-func sharedUnder(mountinfo []byte, target string) string {
+func sharedUnder(table []byte, target string) string {
 	best, tag := -1, ""
-	for _, line := range bytes.Split(mountinfo, []byte{'\n'}) {
+	for _, line := range bytes.Split(table, []byte{'\n'}) {
 		f := bytes.Fields(line)
 		if len(f) < 7 {
 			continue
 		}
-		mp := unescapeMountinfo(string(f[4]))
+		mp := mountinfo.Unescape(string(f[4]))
 		if !isPathPrefix(mp, target) || len(mp) < best {
 			continue
 		}
@@ -127,24 +129,4 @@ func isPathPrefix(dir, p string) bool {
 		return true
 	}
 	return len(p) > len(dir) && p[:len(dir)] == dir && p[len(dir)] == '/'
-}
-
-// unescapeMountinfo undoes the octal escapes (\040 for a space) the kernel
-// writes into mountinfo paths.
-func unescapeMountinfo(s string) string {
-	if !bytes.ContainsRune([]byte(s), '\\') {
-		return s
-	}
-	var out []byte
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				out = append(out, byte(n))
-				i += 3
-				continue
-			}
-		}
-		out = append(out, s[i])
-	}
-	return string(out)
 }

@@ -72,9 +72,6 @@ func TestSharedUnder(t *testing.T) {
 	if got := sharedUnder(stacked, "/proc"); got != "" {
 		t.Errorf("stacked: got %q", got)
 	}
-	if got := unescapeMountinfo(`/a\040b\134c`); got != `/a b\c` {
-		t.Errorf("unescape: %q", got)
-	}
 	if isPathPrefix("/pro", "/proc") || !isPathPrefix("/", "/proc") || !isPathPrefix("/proc", "/proc") {
 		t.Error("isPathPrefix")
 	}

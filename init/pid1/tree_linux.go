@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/minispawn/minispawn/internal/mountinfo"
 )
 
 // Tree tracking: which processes belong to a workload.
@@ -188,27 +190,11 @@ func cgroup2Mount() (string, error) {
 		}
 		if f := strings.Fields(string(post)); len(f) > 0 && f[0] == "cgroup2" {
 			if g := strings.Fields(string(pre)); len(g) > 4 {
-				return unescapeMount(g[4]), nil
+				return mountinfo.Unescape(g[4]), nil
 			}
 		}
 	}
 	return "", errors.New("no cgroup2 hierarchy mounted")
-}
-
-// unescapeMount undoes mountinfo's octal escapes ("\040" for a space).
-func unescapeMount(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // ownCgroup reads a process's cgroup v2 path ("0::/a/b") from file.
