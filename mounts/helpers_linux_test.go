@@ -9,11 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/minispawn/minispawn/init/roottest"
+	"github.com/minispawn/minispawn/internal/mountinfo"
 )
 
 // Root tests do their mounts in a re-executed copy of the test binary
@@ -105,45 +107,14 @@ func runChildJSON(t *testing.T, name string, v any, env ...string) {
 }
 
 // hostMountsUnchanged snapshots the host's mount table now and fails the
-// test if it differs when the test ends.
+// test if, when it ends, a mount under its temporary directories (where
+// all of its roots and targets are) appeared or went. Mounts made by
+// anything else on the host meanwhile are not the test's.
 func hostMountsUnchanged(t *testing.T) {
 	t.Helper()
-	before, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		after, err := os.ReadFile("/proc/self/mountinfo")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(before, after) {
-			t.Errorf("host mount table changed:\n%s", lineDiff(string(before), string(after)))
-		}
-	})
-}
-
-func lineDiff(a, b string) string {
-	in := func(s string) map[string]bool {
-		m := map[string]bool{}
-		for _, l := range strings.Split(s, "\n") {
-			m[l] = true
-		}
-		return m
-	}
-	ma, mb := in(a), in(b)
-	var out []string
-	for l := range ma {
-		if !mb[l] {
-			out = append(out, "- "+l)
-		}
-	}
-	for l := range mb {
-		if !ma[l] {
-			out = append(out, "+ "+l)
-		}
-	}
-	return strings.Join(out, "\n")
+	before := roottest.SnapshotMounts(t)
+	scope := roottest.TestScope(t, nil)
+	t.Cleanup(func() { roottest.CheckMounts(t, before, scope) })
 }
 
 // mountEntry is one line of /proc/self/mountinfo.
@@ -188,27 +159,11 @@ func parseMountinfo(data string) ([]mountEntry, error) {
 			return nil, fmt.Errorf("bad mountinfo line %q", sc.Text())
 		}
 		out = append(out, mountEntry{
-			Root: unescapeOctal(a[3]), MountPoint: unescapeOctal(a[4]), Options: a[5],
-			Optional: strings.Join(a[6:], " "), FSType: b[0], Source: unescapeOctal(b[1]), SuperOptions: b[2],
+			Root: mountinfo.Unescape(a[3]), MountPoint: mountinfo.Unescape(a[4]), Options: a[5],
+			Optional: strings.Join(a[6:], " "), FSType: b[0], Source: mountinfo.Unescape(b[1]), SuperOptions: b[2],
 		})
 	}
 	return out, sc.Err()
-}
-
-// unescapeOctal undoes mountinfo's \040-style escapes.
-func unescapeOctal(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // mountsUnder returns the entries whose mount point is dir or below it.

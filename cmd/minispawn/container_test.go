@@ -8,7 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -50,24 +50,28 @@ args = ["-c", %q]
 
 // hostState is what a container must leave exactly as it found it.
 type hostState struct {
-	mounts []string
+	mounts roottest.Mounts
+	// scope is what of the mount table the test could change: its own
+	// temporary directories and minispawn's staging directory (the
+	// container's name is added when checking). Other tests, other test
+	// binaries and a container engine mount elsewhere on the same host.
+	scope roottest.Scope
 }
 
 func snapshotHost(t *testing.T) hostState {
 	t.Helper()
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ms []string
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 4 {
-			ms = append(ms, f[4]) // mount point
-		}
-	}
-	sort.Strings(ms)
-	return hostState{mounts: ms}
+	return hostState{mounts: roottest.SnapshotMounts(t), scope: roottest.TestScope(t, []string{stagingDir})}
+}
+
+// mountChanges lists the mounts of test t's scope (the snapshotting test's
+// and t's temporary directories, the staging directory and any mount point
+// naming container name) that appeared or went since before.
+func mountChanges(t *testing.T, before hostState, name string) []string {
+	t.Helper()
+	s := before.scope
+	s.Prefixes = append(slices.Clip(s.Prefixes), roottest.TempPrefix(t))
+	s.Names = append(slices.Clip(s.Names), name)
+	return before.mounts.Changes(roottest.SnapshotMounts(t), s)
 }
 
 // cgroupDirs are where a container named name would have its cgroup on
@@ -80,23 +84,34 @@ func cgroupDirs(name string) []string {
 	return dirs
 }
 
-// checkNothingLeft fails the test if the container left a mount, a cgroup
-// or a process (one whose command line holds marker) on the host.
-func checkNothingLeft(t *testing.T, before hostState, name, marker string) {
+// leftOnHost lists what the container named name left on the host since
+// before: a mount under the test's paths, a cgroup, a process (one whose
+// command line holds marker).
+func leftOnHost(t *testing.T, before hostState, name, marker string) []string {
 	t.Helper()
-	after := snapshotHost(t)
-	if strings.Join(before.mounts, "\n") != strings.Join(after.mounts, "\n") {
-		t.Errorf("host mount table changed:\nbefore %v\nafter  %v", before.mounts, after.mounts)
+	var left []string
+	if changes := mountChanges(t, before, name); len(changes) > 0 {
+		left = append(left, "host mount table changed under the test's paths:\n"+strings.Join(changes, "\n"))
 	}
 	for _, d := range cgroupDirs(name) {
 		if _, err := os.Stat(d); err == nil {
-			t.Errorf("cgroup %s left behind", d)
+			left = append(left, "cgroup "+d+" left behind")
 		}
 	}
 	if marker != "" {
 		if pids := findProcs(marker); len(pids) > 0 {
-			t.Errorf("processes left behind: %v", pids)
+			left = append(left, fmt.Sprintf("processes left behind: %v", pids))
 		}
+	}
+	return left
+}
+
+// checkNothingLeft fails the test if the container left a mount, a cgroup
+// or a process on the host (see leftOnHost).
+func checkNothingLeft(t *testing.T, before hostState, name, marker string) {
+	t.Helper()
+	for _, l := range leftOnHost(t, before, name, marker) {
+		t.Error(l)
 	}
 }
 
@@ -350,8 +365,8 @@ func TestNamespacesAndLimits(t *testing.T) {
 		t.Errorf("container cgroup holds %q, want miniinit and the workload", procs)
 	}
 	// Nothing mounted inside shows on the host while it runs either.
-	if got := snapshotHost(t); strings.Join(got.mounts, "\n") != strings.Join(before.mounts, "\n") {
-		t.Errorf("container mounts visible on the host: %v", got.mounts)
+	if changes := mountChanges(t, before, name); len(changes) > 0 {
+		t.Errorf("container mounts visible on the host:\n%s", strings.Join(changes, "\n"))
 	}
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	s.wait(t, 15*time.Second)
