@@ -100,6 +100,9 @@ type Init struct {
 	// Signals routes a signal miniinit receives to the listed workloads
 	// only, by signal name: { SIGHUP = ["web"] }.
 	Signals SignalRoutes `toml:"signals"`
+	// LogOverflow is every workload's log_overflow unless it sets its
+	// own: "block" (default) or "drop".
+	LogOverflow LogOverflow `toml:"log_overflow"`
 }
 
 // SignalRoutes maps a signal name to the workloads that receive it.
@@ -199,6 +202,8 @@ type Workload struct {
 	Stdin Stdin `toml:"stdin"`
 	// LogPrefix prefixes each line of its output with its name.
 	LogPrefix bool `toml:"log_prefix"`
+	// LogOverflow is "block" or "drop"; default init.log_overflow.
+	LogOverflow LogOverflow `toml:"log_overflow"`
 }
 
 // Backoff is an exponential restart delay: initial, times multiplier at

@@ -19,6 +19,8 @@ import "time"
 //	                            began the shutdown (package supervise)
 //	workload.stop_timeout     = DefaultStopTimeout (5s)
 //	workload.stdin            = "null"
+//	init.log_overflow         = "block"
+//	workload.log_overflow     = init.log_overflow
 //	workload.backoff          = 100ms initial (unless written, "0s" too),
 //	                            30s max, multiplier 2, jitter 0.2,
 //	                            reset_after 30s
@@ -92,6 +94,12 @@ func applyDefaults(c *Config, defined func(path) bool) {
 	for i := range c.Workloads {
 		w := &c.Workloads[i]
 		w.Stdin = cmpOr(w.Stdin, StdinNull)
+	}
+	// Output: lossless unless the file chooses to drop.
+	c.Init.LogOverflow = cmpOr(c.Init.LogOverflow, OverflowBlock)
+	for i := range c.Workloads {
+		w := &c.Workloads[i]
+		w.LogOverflow = cmpOr(w.LogOverflow, c.Init.LogOverflow)
 	}
 	applySystemdDefaults(c, defined) // systemd.go
 }

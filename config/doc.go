@@ -100,6 +100,15 @@
 //	# routed, nor can SIGKILL, SIGSTOP, SIGCHLD, SIGURG, SIGPROF,
 //	# SIGRTMIN or the fault signals.
 //	signals = { SIGHUP = ["web"] }
+//	# What happens to a workload's output when the container's stdout or
+//	# stderr is slower than the workload: "block" (the default) makes the
+//	# workload wait in its write, so every byte arrives, as without
+//	# miniinit; "drop" never makes it wait: what does not fit in a
+//	# 512 KiB queue is dropped, with a warning on stderr when dropping
+//	# starts and when output moves again, and counted in `ctl status`,
+//	# `ctl logs` and the report. For every workload that does not set its
+//	# own.
+//	log_overflow = "block"
 //
 //	# The confinement the whole container runs under (miniinit and every
 //	# workload inherit it). Every default is the safe choice.
@@ -283,8 +292,13 @@
 //	# run -t -- sh` writes "inherit" for its one workload).
 //	stdin = "inherit"
 //	# Prefix every line it writes to stdout and stderr with "web: ".
-//	# Default false.
+//	# Prefixes make output line-based: lines are written whole, a last
+//	# line without a newline gets one when the workload's output ends,
+//	# and a line longer than 128 KiB is written as several prefixed
+//	# lines. Without it every byte passes unchanged. Default false.
 //	log_prefix = true
+//	# As init.log_overflow, for this workload. Default: init's.
+//	log_overflow = "drop"
 //
 //	[[workload]]
 //	name = "migrate"

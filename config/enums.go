@@ -31,6 +31,12 @@ type HealthAction string
 // (default, /dev/null) or "inherit" (miniinit's own).
 type Stdin string
 
+// LogOverflow is what happens to a workload's output when miniinit's
+// stdout or stderr is slower than the workload: "block" (default) makes
+// the workload wait, losing nothing; "drop" drops what does not fit in
+// a bounded queue, counted.
+type LogOverflow string
+
 const (
 	KindLongrun Kind = "longrun"
 	KindOneshot Kind = "oneshot"
@@ -50,6 +56,9 @@ const (
 
 	StdinNull    Stdin = "null"
 	StdinInherit Stdin = "inherit"
+
+	OverflowBlock LogOverflow = "block"
+	OverflowDrop  LogOverflow = "drop"
 )
 
 // The words of each type, in the order messages list them.
@@ -59,6 +68,7 @@ var (
 	conditions = []Condition{CondStarted, CondReady, CondHealthy, CondCompleted}
 	actions    = []HealthAction{ActionReport, ActionRestart, ActionStop}
 	stdins     = []Stdin{StdinNull, StdinInherit}
+	overflows  = []LogOverflow{OverflowBlock, OverflowDrop}
 )
 
 // word reads text as one of words, or says which it could have been.
@@ -95,18 +105,24 @@ func (a *HealthAction) UnmarshalText(b []byte) (err error) {
 	return err
 }
 func (s *Stdin) UnmarshalText(b []byte) (err error) { *s, err = word("stdin", stdins, b); return err }
+func (o *LogOverflow) UnmarshalText(b []byte) (err error) {
+	*o, err = word("log_overflow", overflows, b)
+	return err
+}
 
 func (k Kind) MarshalText() ([]byte, error)          { return []byte(k), nil }
 func (r RestartPolicy) MarshalText() ([]byte, error) { return []byte(r), nil }
 func (c Condition) MarshalText() ([]byte, error)     { return []byte(c), nil }
 func (a HealthAction) MarshalText() ([]byte, error)  { return []byte(a), nil }
 func (s Stdin) MarshalText() ([]byte, error)         { return []byte(s), nil }
+func (o LogOverflow) MarshalText() ([]byte, error)   { return []byte(o), nil }
 
 func (*Kind) tomlWant() string          { return wantWords(kinds) }
 func (*RestartPolicy) tomlWant() string { return wantWords(restarts) }
 func (*Condition) tomlWant() string     { return wantWords(conditions) }
 func (*HealthAction) tomlWant() string  { return wantWords(actions) }
 func (*Stdin) tomlWant() string         { return wantWords(stdins) }
+func (*LogOverflow) tomlWant() string   { return wantWords(overflows) }
 
 // Deps are a workload's dependencies: workload name = condition.
 type Deps map[string]Condition

@@ -133,7 +133,7 @@ func TestParseGood(t *testing.T) {
 				},
 				{
 					Name: "worker", Command: "/app/worker", Cwd: "/",
-					After: Deps{"web": "ready"}, Ready: Ready{FD: 3}, Restart: "on-failure",
+					After: Deps{"web": "ready"}, Ready: Ready{FD: 3}, Restart: "on-failure", LogOverflow: "drop",
 					Backoff: Backoff{
 						Initial: Duration{time.Second}, Max: Duration{30 * time.Second}, Multiplier: 2,
 						Jitter: 0.2, ResetAfter: Duration{30 * time.Second},
@@ -254,6 +254,7 @@ func withSupervisionDefaults(c Config) Config {
 	if c.Init.Control == "" {
 		c.Init.Control = "/run/miniinit.sock"
 	}
+	c.Init.LogOverflow = cmp.Or(c.Init.LogOverflow, "block")
 	c.Systemd = withSystemdDefaults(c.Systemd) // systemd_test.go
 	c.Workloads = slices.Clone(c.Workloads)
 	for i := range c.Workloads {
@@ -261,6 +262,7 @@ func withSupervisionDefaults(c Config) Config {
 		w.Kind = cmp.Or(w.Kind, "longrun")
 		w.Restart = cmp.Or(w.Restart, "never")
 		w.Stdin = cmp.Or(w.Stdin, "null")
+		w.LogOverflow = cmp.Or(w.LogOverflow, c.Init.LogOverflow)
 		if w.StopTimeout.Duration == 0 {
 			w.StopTimeout.Duration = 5 * time.Second
 		}

@@ -96,6 +96,7 @@ func workloadsOf(cfg *config.Config) []pid1.Workload {
 			EnvFiles:   w.EnvFiles,
 			StdinNull:  w.Stdin == config.StdinNull,
 			Prefix:     w.LogPrefix,
+			DropOutput: w.LogOverflow == config.OverflowDrop,
 			ReadyFD:    w.Ready.FD,
 			ReadyProbe: pid1.Probe{Exec: w.Ready.Exec, TCP: w.Ready.TCP, HTTP: w.Ready.HTTP},
 			Health:     pid1.Probe{Exec: w.Health.Exec, TCP: w.Health.TCP, HTTP: w.Health.HTTP},

@@ -81,6 +81,13 @@ func (l *loop) control(req ControlRequest) (ControlResponse, error) {
 	switch req.Op {
 	case "status":
 		resp.Workloads = l.m.Status()
+		if l.out != nil {
+			dropped := l.out.dropped()
+			for i := range resp.Workloads {
+				d := dropped[resp.Workloads[i].Name]
+				resp.Workloads[i].OutputDropped, resp.Workloads[i].OutputDroppedBytes = d.Lines, d.Bytes
+			}
+		}
 		if sum, ok := l.m.Shutdown(); ok {
 			resp.Shutdown = &sum
 		}
@@ -127,7 +134,11 @@ func (l *loop) control(req ControlRequest) (ControlResponse, error) {
 		if l.out == nil {
 			return resp, errors.New("output is not kept (not supervised)")
 		}
-		resp.Lines, resp.Dropped = l.out.tail(req.Name, req.Lines)
+		var direct bool
+		resp.Lines, resp.Dropped, direct = l.out.tail(req.Name, req.Lines)
+		if direct {
+			return resp, fmt.Errorf("%s writes to the terminal directly (it reads it: stdin = \"inherit\"), so its output is not kept", req.Name)
+		}
 	case "reload":
 		changed, err := l.reload()
 		if err != nil {

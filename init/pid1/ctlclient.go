@@ -108,6 +108,11 @@ func PrintControlResponse(w io.Writer, req ControlRequest, resp ControlResponse)
 				time.Since(s.Since).Round(time.Second), reason)
 		}
 		tw.Flush()
+		for _, s := range resp.Workloads {
+			if s.OutputDropped+s.OutputDroppedBytes > 0 {
+				fmt.Fprintf(w, "%s: %d lines (%d bytes) of output dropped (log_overflow = \"drop\")\n", s.Name, s.OutputDropped, s.OutputDroppedBytes)
+			}
+		}
 		if resp.Shutdown != nil {
 			fmt.Fprintf(w, "shutting down: %s\n", resp.Shutdown.Reason)
 		}
@@ -123,7 +128,7 @@ func PrintControlResponse(w io.Writer, req ControlRequest, resp ControlResponse)
 			fmt.Fprintln(w, l)
 		}
 		if resp.Dropped > 0 {
-			fmt.Fprintf(w, "(%d lines were dropped while stdout was blocked)\n", resp.Dropped)
+			fmt.Fprintf(w, "(%d lines were dropped while stdout was blocked: log_overflow = \"drop\")\n", resp.Dropped)
 		}
 	case "reload":
 		if resp.OK {

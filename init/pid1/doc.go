@@ -103,9 +103,10 @@
 //     workload whose process, group or cgroup sent it), a line on a
 //     descriptor (readiness_linux.go) or probes (probe.go); health checks
 //     are probes too.
-//   - Output goes through pipes to a writer thread (output_linux.go): line
-//     prefixes, an in-memory tail, and a bounded queue that drops, and
-//     counts, rather than ever blocking a workload or the loop.
+//   - Output goes through pipes and a copier per pipe (output_linux.go):
+//     every byte by default, with back-pressure on the workload (never on
+//     the loop), line prefixes, an in-memory tail; dropping, counted, only
+//     where a workload chose it (log_overflow = "drop").
 //   - With no main workload the run ends at SIGTERM or SIGINT, at an
 //     essential workload's failure, or once every workload has ended for
 //     good; the exit code is 0 unless one failed (package supervise).

@@ -2,7 +2,6 @@ package pid1
 
 import (
 	"bytes"
-	"errors"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -109,24 +108,10 @@ func (w *logWriter) Close() {
 }
 
 // writeAll writes b to fd, waiting out EAGAIN on a descriptor someone left
-// non-blocking. Other errors drop the line: a log line is not worth a hang.
+// non-blocking (writeFull, output_linux.go). Other errors drop the line: a
+// log line is not worth a hang.
 func writeAll(fd int, b []byte) {
-	for len(b) > 0 {
-		n, err := unix.Write(fd, b)
-		switch {
-		case errors.Is(err, unix.EINTR):
-			continue
-		case errors.Is(err, unix.EAGAIN):
-			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
-			if _, err := unix.Poll(pfd, 1000); err != nil && !errors.Is(err, unix.EINTR) {
-				return
-			}
-			continue
-		case err != nil:
-			return
-		}
-		b = b[n:]
-	}
+	_ = writeFull(fd, b)
 }
 
 // newLogger returns miniinit's logger: "miniinit: level=WARN msg=..." lines

@@ -129,6 +129,9 @@ type Workload struct {
 	StdinNull bool
 	// Prefix starts each line of its output with "NAME: " (Supervised).
 	Prefix bool
+	// DropOutput drops its output, counted, rather than wait for a
+	// blocked stdout or stderr (Supervised; output_linux.go).
+	DropOutput bool
 	// ReadyFD is the descriptor the workload writes a line on when it is
 	// ready (Policy.Ready.Kind is ReadyFD).
 	ReadyFD int

@@ -2,11 +2,14 @@ package pid1
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -54,6 +57,13 @@ func (c *capture) text(t *testing.T) string {
 	return c.buf.String()
 }
 
+// testMux is a mux on the captures' descriptors whose warnings go to
+// the returned buffer.
+func testMux(out, errs *capture) (*outputMux, *syncBuffer) {
+	var logs syncBuffer
+	return newOutputMux(int(out.w.Fd()), int(errs.w.Fd()), slog.New(slog.NewTextHandler(&logs, nil))), &logs
+}
+
 // writeTo writes s into w, closes it, as a workload would.
 func writeTo(t *testing.T, w *os.File, s string) {
 	t.Helper()
@@ -63,14 +73,19 @@ func writeTo(t *testing.T, w *os.File, s string) {
 	w.Close()
 }
 
+// TestOutputPrefixAndTail: prefixed lines come out whole, each
+// workload's in its order, the last unterminated one completed; lines of
+// different workloads may come out in either order (they are written in
+// the order their copiers have them whole: web's last line only once its
+// pipe closes, possibly after db's line).
 func TestOutputPrefixAndTail(t *testing.T) {
 	out, errs := newCapture(t, true), newCapture(t, true)
-	m := newOutputMux(int(out.w.Fd()), int(errs.w.Fd()))
-	o, e, err := m.open("web", true)
+	m, _ := testMux(out, errs)
+	o, e, err := m.open("web", true, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o2, e2, err := m.open("db", false)
+	o2, e2, err := m.open("db", false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,15 +94,25 @@ func TestOutputPrefixAndTail(t *testing.T) {
 	writeTo(t, o2, "plain\n")
 	writeTo(t, e2, "")
 	m.flush(5 * time.Second)
-	if got, want := out.text(t), "web: one\nweb: two\nweb: no newline at the end\nplain\n"; got != want && got != "plain\n"+strings.TrimSuffix(want, "plain\n") {
-		t.Errorf("stdout %q, want %q (in either workload order)", got, want)
+	got := out.text(t)
+	var web, db []string
+	for _, l := range strings.SplitAfter(got, "\n") {
+		switch {
+		case strings.HasPrefix(l, "web: "):
+			web = append(web, l)
+		case l != "":
+			db = append(db, l)
+		}
+	}
+	if strings.Join(web, "") != "web: one\nweb: two\nweb: no newline at the end\n" || strings.Join(db, "") != "plain\n" {
+		t.Errorf("stdout %q: web %q, db %q", got, web, db)
 	}
 	if got := errs.text(t); got != "web: oops\n" {
 		t.Errorf("stderr %q", got)
 	}
 	// stdout and stderr interleave in the tail as they were read: only
 	// each stream's own order is fixed.
-	tail, dropped := m.tail("web", 0)
+	tail, dropped, _ := m.tail("web", 0)
 	sorted := slices.Sorted(slices.Values(tail))
 	if strings.Join(sorted, "|") != "no newline at the end|one|oops|two" || slices.Index(tail, "one") > slices.Index(tail, "two") {
 		t.Errorf("tail %q", tail)
@@ -95,59 +120,125 @@ func TestOutputPrefixAndTail(t *testing.T) {
 	if dropped != 0 {
 		t.Errorf("dropped %d", dropped)
 	}
-	if tail, _ := m.tail("web", 1); len(tail) != 1 {
+	if tail, _, _ := m.tail("web", 1); len(tail) != 1 {
 		t.Errorf("tail 1: %q", tail)
 	}
-	if tail, _ := m.tail("nobody", 5); tail != nil {
+	if tail, _, _ := m.tail("nobody", 5); tail != nil {
 		t.Errorf("tail of an unknown workload: %q", tail)
 	}
 }
 
-// TestOutputTailBounded: only the last tailLines lines are kept, each
-// cut to tailLineMax; a long line passes through whole, in pieces.
-func TestOutputTailBounded(t *testing.T) {
-	out, errs := newCapture(t, true), newCapture(t, true)
-	m := newOutputMux(int(out.w.Fd()), int(errs.w.Fd()))
-	o, e, _ := m.open("w", false)
-	e.Close()
-	var b strings.Builder
-	for i := range 500 {
-		fmt.Fprintf(&b, "line %d\n", i)
-	}
-	long := strings.Repeat("x", 3*outputChunk)
-	b.WriteString(long + "\n")
-	writeTo(t, o, b.String())
-	m.flush(5 * time.Second)
-	got := out.text(t)
-	if !strings.HasPrefix(got, "line 0\nline 1\n") || strings.ReplaceAll(got, "\n", "") != strings.ReplaceAll(b.String(), "\n", "") {
-		t.Errorf("output altered (%d bytes, want %d)", len(got), b.Len())
-	}
-	tail, _ := m.tail("w", 0)
-	// The last 100 lines: the last numbered ones, then the long line's
-	// pieces (as many as the reads cut it into), each cut in the tail.
-	if len(tail) != tailLines || !strings.HasPrefix(tail[0], "line 4") {
-		t.Errorf("tail has %d lines, from %q", len(tail), tail[0])
-	}
-	for _, l := range tail {
-		if len(l) > tailLineMax {
-			t.Fatalf("tail line of %d bytes", len(l))
-		}
-	}
-	if last := tail[len(tail)-1]; last == "" || strings.Trim(last, "x") != "" {
-		t.Errorf("last tail line %.20q...", last)
+// TestOutputExactWithoutPrefix: without a prefix the bytes pass as they
+// were written: a 300,000-byte line stays one line, binary output (every
+// byte value, no final newline) and a last line without a newline are
+// unchanged. The tail keeps the last lines, each cut to tailLineMax.
+func TestOutputExactWithoutPrefix(t *testing.T) {
+	for name, data := range map[string]string{
+		"long line":  strings.Repeat("x", 300000) + "\n",
+		"binary":     string(everyByte(3 << 20)),
+		"no newline": "abc",
+		"lines then long": func() string {
+			var b strings.Builder
+			for i := range 500 {
+				fmt.Fprintf(&b, "line %d\n", i)
+			}
+			return b.String() + strings.Repeat("y", 3*outputChunk)
+		}(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			out, errs := newCapture(t, true), newCapture(t, true)
+			m, _ := testMux(out, errs)
+			o, e, _ := m.open("w", false, false)
+			e.Close()
+			writeTo(t, o, data)
+			m.flush(5 * time.Second)
+			if got := out.text(t); got != data {
+				t.Errorf("output altered: %d bytes, want %d", len(got), len(data))
+			}
+			tail, _, _ := m.tail("w", 0)
+			for _, l := range tail {
+				if len(l) > tailLineMax {
+					t.Fatalf("tail line of %d bytes", len(l))
+				}
+			}
+			if name == "lines then long" {
+				if len(tail) != tailLines || tail[0] != "line 401" || tail[len(tail)-1] != strings.Repeat("y", tailLineMax) {
+					t.Errorf("tail: %d lines, %.20q ... %.20q", len(tail), tail[0], tail[len(tail)-1])
+				}
+			}
+		})
 	}
 }
 
-// TestOutputBlockedStdoutDrops: with miniinit's stdout blocked, a
-// workload writing a lot is never held up; what cannot be queued is
-// dropped and counted, and said on stderr once stdout moves again.
-func TestOutputBlockedStdoutDrops(t *testing.T) {
+// everyByte returns n bytes in which every byte value occurs, in no
+// simple pattern.
+func everyByte(n int) []byte {
+	b := make([]byte, n)
+	x := uint32(2463534242)
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = byte(x)
+	}
+	return b
+}
+
+// TestOutputBlockedStdoutHoldsWorkload: with miniinit's stdout blocked,
+// a workload writing a lot waits in its write (back-pressure), loses
+// nothing, and goes on once stdout moves again.
+func TestOutputBlockedStdoutHoldsWorkload(t *testing.T) {
 	out, errs := newCapture(t, false), newCapture(t, true) // nobody reads stdout yet
-	m := newOutputMux(int(out.w.Fd()), int(errs.w.Fd()))
-	o, e, _ := m.open("chatty", true)
+	m, _ := testMux(out, errs)
+	o, e, _ := m.open("chatty", true, false)
 	e.Close()
 	line := strings.Repeat("y", 99) + "\n"
-	const total = 8 << 20 // far beyond the pipe and the queue
+	const total = 8 << 20 // far beyond the pipes
+	done := make(chan error, 1)
+	go func() {
+		chunk := strings.Repeat(line, 100)
+		var err error
+		for n := 0; n < total && err == nil; n += len(chunk) {
+			_, err = o.WriteString(chunk)
+		}
+		o.Close()
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("the workload wrote 8 MiB to a blocked stdout (err %v)", err)
+	case <-time.After(time.Second):
+	}
+	out.start() // stdout moves again
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the workload never finished once stdout moved")
+	}
+	m.flush(10 * time.Second)
+	got := out.text(t)
+	lines := (total + 100*len(line) - 1) / (100 * len(line)) * 100 // whole chunks
+	if n := strings.Count(got, "chatty: "+line); n != lines || len(got) != lines*(len(line)+len("chatty: ")) {
+		t.Errorf("%d whole lines of %d, %d bytes", n, lines, len(got))
+	}
+	if d := m.dropped(); len(d) != 0 {
+		t.Errorf("dropped %v", d)
+	}
+}
+
+// TestOutputDropMode: a workload with log_overflow = "drop" is never held
+// up by a blocked stdout: what does not fit is dropped, whole lines,
+// counted, with a warning when dropping starts and when output moves.
+func TestOutputDropMode(t *testing.T) {
+	out, errs := newCapture(t, false), newCapture(t, true) // nobody reads stdout yet
+	m, logs := testMux(out, errs)
+	o, e, _ := m.open("chatty", true, true)
+	e.Close()
+	line := strings.Repeat("y", 99) + "\n"
+	const total = 8 << 20
 	done := make(chan time.Duration)
 	go func() {
 		start := time.Now()
@@ -166,25 +257,51 @@ func TestOutputBlockedStdoutDrops(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the workload was held up by a blocked stdout")
 	}
-	if q := m.queued.Load(); q > outputQueueBytes {
-		t.Errorf("queue holds %d bytes, above the bound %d", q, outputQueueBytes)
-	}
 	out.start() // stdout moves again
 	m.flush(10 * time.Second)
-	_, dropped := m.tail("chatty", 0)
-	if dropped == 0 {
-		t.Fatal("nothing dropped")
+	d := m.dropped()["chatty"]
+	if d.Lines == 0 || d.Bytes != d.Lines*uint64(len(line)+len("chatty: ")) {
+		t.Fatalf("dropped %+v", d)
 	}
 	got := out.text(t)
 	lines := uint64((total + 100*len(line) - 1) / (100 * len(line)) * 100) // whole chunks
-	if n := uint64(strings.Count(got, "\n")); n+dropped != lines {
-		t.Errorf("%d lines written + %d dropped != %d", n, dropped, lines)
+	if n := uint64(strings.Count(got, "chatty: "+line)); n+d.Lines != lines || strings.Count(got, "\n") != int(n) {
+		t.Errorf("%d lines written + %d dropped != %d", n, d.Lines, lines)
 	}
-	if note := errs.text(t); !strings.Contains(note, "miniinit: chatty: ") || !strings.Contains(note, "lines of output dropped") {
-		t.Errorf("no drop notice on stderr: %q", note)
+	if l := logs.String(); !strings.Contains(l, "output blocked: dropping it") || !strings.Contains(l, "output moving again") || !strings.Contains(l, "workload=chatty") {
+		t.Errorf("warnings: %q", l)
 	}
-	if d := m.dropped(); d["chatty"] != dropped {
-		t.Errorf("dropped() %v", d)
+	if _, dropped, _ := m.tail("chatty", 0); dropped != d.Lines {
+		t.Errorf("tail says %d dropped", dropped)
+	}
+}
+
+// TestOutputReaderGone: when miniinit's stdout has no reader any more,
+// the workload's next write fails with EPIPE (as it would without
+// miniinit), and the copier's own write raised no signal at miniinit.
+func TestOutputReaderGone(t *testing.T) {
+	for _, drop := range []bool{false, true} {
+		t.Run(fmt.Sprint("drop=", drop), func(t *testing.T) {
+			out, errs := newCapture(t, false), newCapture(t, true)
+			out.r.Close() // the reader is gone
+			m, logs := testMux(out, errs)
+			o, e, _ := m.open("w", false, drop)
+			e.Close()
+			deadline := time.Now().Add(10 * time.Second)
+			var err error
+			for err == nil && time.Now().Before(deadline) {
+				_, err = o.WriteString("x\n")
+				time.Sleep(time.Millisecond)
+			}
+			if !errors.Is(err, syscall.EPIPE) {
+				t.Fatalf("write: %v, want EPIPE", err)
+			}
+			o.Close()
+			m.flush(5 * time.Second)
+			if !strings.Contains(logs.String(), "broken pipe") {
+				t.Errorf("no warning: %q", logs.String())
+			}
+		})
 	}
 }
 
@@ -192,11 +309,11 @@ func TestOutputBlockedStdoutDrops(t *testing.T) {
 // wait in Go's poller).
 func TestOutputReadersPark(t *testing.T) {
 	out, errs := newCapture(t, true), newCapture(t, true)
-	m := newOutputMux(int(out.w.Fd()), int(errs.w.Fd()))
+	m, _ := testMux(out, errs)
 	before := threads(t)
 	var ws []*os.File
 	for i := range 20 {
-		o, e, err := m.open(fmt.Sprint("w", i), false)
+		o, e, err := m.open(fmt.Sprint("w", i), false, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -229,8 +346,8 @@ func TestOutputSlowStdoutLosesNothing(t *testing.T) {
 	}
 	t.Cleanup(func() { r.Close(); w.Close() })
 	errs := newCapture(t, true)
-	m := newOutputMux(int(w.Fd()), int(errs.w.Fd()))
-	o, e, _ := m.open("steady", false)
+	m := newOutputMux(int(w.Fd()), int(errs.w.Fd()), slog.Default())
+	o, e, _ := m.open("steady", false, false)
 	e.Close()
 	const lines = 40000 // 4 MB: far past the queue and the pipe
 	go func() {
@@ -253,7 +370,7 @@ func TestOutputSlowStdoutLosesNothing(t *testing.T) {
 			if err != nil {
 				return
 			}
-			time.Sleep(200 * time.Microsecond) // a slow reader, well under outputStall per read
+			time.Sleep(200 * time.Microsecond) // a slow reader
 		}
 	}()
 	select {
@@ -262,7 +379,7 @@ func TestOutputSlowStdoutLosesNothing(t *testing.T) {
 		t.Fatalf("read %d of %d bytes in 30s", got, lines*100)
 	}
 	m.flush(5 * time.Second)
-	if _, dropped := m.tail("steady", 0); dropped != 0 || got != lines*100 {
+	if _, dropped, _ := m.tail("steady", 0); dropped != 0 || got != lines*100 {
 		t.Errorf("read %d bytes of %d, %d lines dropped", got, lines*100, dropped)
 	}
 }
@@ -276,8 +393,8 @@ func BenchmarkOutputPrefixed(b *testing.B) {
 	}
 	b.Cleanup(func() { r.Close(); w.Close() })
 	go io.Copy(io.Discard, r)
-	m := newOutputMux(int(w.Fd()), int(w.Fd()))
-	o, e, err := m.open("w1", true)
+	m := newOutputMux(int(w.Fd()), int(w.Fd()), slog.Default())
+	o, e, err := m.open("w1", true, false)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -293,8 +410,8 @@ func BenchmarkOutputPrefixed(b *testing.B) {
 	o.Close()
 	m.flush(10 * time.Second)
 	b.StopTimer()
-	if d := m.dropped()["w1"]; d != 0 {
-		b.Fatalf("%d lines dropped", d)
+	if d := m.dropped()["w1"]; d.Lines != 0 {
+		b.Fatalf("%d lines dropped", d.Lines)
 	}
 }
 
@@ -304,9 +421,9 @@ func BenchmarkOutputPrefixed(b *testing.B) {
 // arrives whole, nothing dropped.
 func TestOutputSplitLinesAndShortLines(t *testing.T) {
 	out, errs := newCapture(t, true), newCapture(t, true)
-	m := newOutputMux(int(out.w.Fd()), int(errs.w.Fd()))
+	m, _ := testMux(out, errs)
 	name := strings.Repeat("n", 60)
-	o, e, err := m.open(name, true)
+	o, e, err := m.open(name, true, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,10 +440,10 @@ func TestOutputSplitLinesAndShortLines(t *testing.T) {
 	if got := out.text(t); got != want {
 		t.Errorf("stdout: %d bytes, want %d; starts %.80q", len(got), len(want), got)
 	}
-	if d := m.dropped()[name]; d != 0 {
-		t.Errorf("%d lines dropped", d)
+	if d := m.dropped()[name]; d.Lines != 0 {
+		t.Errorf("%d lines dropped", d.Lines)
 	}
-	if tail, _ := m.tail(name, 0); len(tail) != tailLines || tail[0] != "" {
+	if tail, _, _ := m.tail(name, 0); len(tail) != tailLines || tail[0] != "" {
 		t.Errorf("tail: %d lines, first %q", len(tail), tail[0])
 	}
 }

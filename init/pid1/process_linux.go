@@ -101,12 +101,14 @@ func (l *loop) spawn(p *process) (int, error) {
 	// A workload that reads the terminal is interactive: it keeps the
 	// terminal for its output too.
 	if l.out != nil && !(inherit && l.ttyIn) {
-		o, e, err := l.out.open(w.Name, w.Prefix)
+		o, e, err := l.out.open(w.Name, w.Prefix, w.DropOutput)
 		if err != nil {
 			return 0, err
 		}
 		theirs = append(theirs, o, e)
 		files[1], files[2] = o.Fd(), e.Fd()
+	} else if l.out != nil {
+		l.out.direct(w.Name)
 	}
 	listenShim := false
 	if w.Main {

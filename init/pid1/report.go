@@ -21,7 +21,8 @@ import (
 //	    "restarts": 2,                           starts after the first
 //	    "reason": "stopped by request",          why that state, when not obvious
 //	    "sigkilled": true,                       its last stop ended in SIGKILL
-//	    "output_dropped": 120                    lines of output dropped
+//	    "output_dropped": 120,                   lines of output dropped (log_overflow = "drop")
+//	    "output_dropped_bytes": 12000            and their bytes
 //	  ],
 //	  "shutdown": {
 //	    "reason": "main-exited",                 why the shutdown began: main-exited,
@@ -50,17 +51,18 @@ type report struct {
 }
 
 type workloadReport struct {
-	Name          string `json:"name"`
-	Pid           int    `json:"pid,omitempty"`
-	Running       bool   `json:"running,omitempty"`
-	ExitCode      int    `json:"exit_code"`
-	Signal        string `json:"signal,omitempty"`
-	StartError    string `json:"start_error,omitempty"`
-	State         string `json:"state,omitempty"`
-	Restarts      int    `json:"restarts"`
-	Reason        string `json:"reason,omitempty"`
-	SigKilled     bool   `json:"sigkilled,omitempty"`
-	OutputDropped uint64 `json:"output_dropped,omitempty"`
+	Name               string `json:"name"`
+	Pid                int    `json:"pid,omitempty"`
+	Running            bool   `json:"running,omitempty"`
+	ExitCode           int    `json:"exit_code"`
+	Signal             string `json:"signal,omitempty"`
+	StartError         string `json:"start_error,omitempty"`
+	State              string `json:"state,omitempty"`
+	Restarts           int    `json:"restarts"`
+	Reason             string `json:"reason,omitempty"`
+	SigKilled          bool   `json:"sigkilled,omitempty"`
+	OutputDropped      uint64 `json:"output_dropped,omitempty"`
+	OutputDroppedBytes uint64 `json:"output_dropped_bytes,omitempty"`
 }
 
 type shutdownReport struct {
@@ -91,7 +93,7 @@ func (l *loop) report(code int) report {
 	if l.isPID1 {
 		r.Mode = "pid1"
 	}
-	var dropped map[string]uint64
+	var dropped map[string]outputDrops
 	if l.out != nil {
 		dropped = l.out.dropped()
 	}
@@ -101,7 +103,8 @@ func (l *loop) report(code int) report {
 	}
 	for _, wk := range l.order {
 		wr := workloadReportOf(wk, status[wk.w.Name])
-		wr.OutputDropped = dropped[wk.w.Name]
+		d := dropped[wk.w.Name]
+		wr.OutputDropped, wr.OutputDroppedBytes = d.Lines, d.Bytes
 		r.Workloads = append(r.Workloads, wr)
 		if wk == l.main {
 			r.Main = &r.Workloads[len(r.Workloads)-1]

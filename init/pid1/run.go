@@ -70,9 +70,9 @@ func Run(opts Options) int {
 	return code
 }
 
-// finish lets the output of the last workloads reach stdout and stderr (for
-// a moment at most: a stdout nobody reads must not keep miniinit alive)
-// and closes what the run opened.
+// finish lets the output of the last workloads reach stdout and stderr,
+// all of it however slow their reader (a pipe a survivor still holds is
+// read until it is dry, after a second), and closes what the run opened.
 func (l *loop) finish() {
 	if l.out != nil {
 		l.out.flush(time.Second)
@@ -236,7 +236,7 @@ func (l *loop) setupSupervision() error {
 	// The service manager's NOTIFY_SOCKET, if miniinit was given one,
 	// is not the workloads' to use: they get miniinit's own.
 	l.environ = withoutKeys(l.environ, "NOTIFY_SOCKET")
-	l.out = newOutputMux(int(l.stdio[1]), int(l.stdio[2]))
+	l.out = newOutputMux(int(l.stdio[1]), int(l.stdio[2]), l.log)
 	id := instanceID(l.self)
 	if t, err := setupCgroups(id); err != nil {
 		l.log.Info("no cgroups for the workloads; tracking them by process group", "err", err)

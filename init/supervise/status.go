@@ -33,6 +33,10 @@ type Status struct {
 	Killed bool `json:"sigkilled,omitempty"`
 	// Probe is the detail of the last probe result.
 	Probe string `json:"probe,omitempty"`
+	// OutputDropped and OutputDroppedBytes are the lines and bytes of
+	// output dropped (log_overflow = "drop"), filled in by miniinit.
+	OutputDropped      uint64 `json:"output_dropped,omitempty"`
+	OutputDroppedBytes uint64 `json:"output_dropped_bytes,omitempty"`
 }
 
 // MarshalJSON-friendly field names for Exit.
