@@ -27,6 +27,7 @@ type cli struct {
 	configFD   int // -1 when not given
 	configName string
 	hostFD     int // 0 when not given
+	zeroOnStop bool
 	version    bool
 	help       bool
 	command    []string
@@ -149,6 +150,9 @@ var flagTable = []flagSpec{
 			}
 			return []string{strconv.Itoa(c.hostFD)}
 		}},
+	{0, "zero-on-stop", "", "with -c: exit 0, not 128+n, when a stop asked by SIGTERM or SIGINT ends in order",
+		func(c *cli, _ string) error { c.zeroOnStop = true; return nil },
+		func(c *cli) []string { return times(c.zeroOnStop, 1) }},
 	{0, "version", "", "print the version and exit",
 		func(c *cli, _ string) error { c.version = true; return nil },
 		func(c *cli) []string { return times(c.version, 1) }},
@@ -368,6 +372,7 @@ func (c *cli) options() (pid1.Options, error) {
 		Grace:             c.grace,
 		Report:            c.report,
 		HostFD:            c.hostFD,
+		ZeroOnStop:        c.zeroOnStop,
 	}
 	if len(c.command) > 0 {
 		o.Workloads = []pid1.Workload{{Name: filepath.Base(c.command[0]), Args: c.command, Main: true}}

@@ -47,7 +47,10 @@ const miniinitTakesHostFD = true
 // initArgs is miniinit's command line: where to find the configuration,
 // and the channel.
 func initArgs(configName string) []string {
-	a := []string{"--config-fd", strconv.Itoa(fdConfig), "--config-name", configName}
+	// --zero-on-stop: a stop asked of the container (SIGTERM to
+	// minispawn, systemctl stop) that ends in order exits 0, so the units
+	// count only 0 as success and a workload's 143 stays a failure.
+	a := []string{"--config-fd", strconv.Itoa(fdConfig), "--config-name", configName, "--zero-on-stop"}
 	if miniinitTakesHostFD {
 		a = append(a, "--host-fd", strconv.Itoa(fdHost))
 	}

@@ -132,6 +132,23 @@ func cleanStatus(s string) string {
 	return s[:cut]
 }
 
+// failureIn returns the failure a status line of miniinit's names, or
+// "". During a shutdown for a failure miniinit says (pid1.hostViewOf)
+//
+//	stopping: essential workload "db" failed: killed by SIGTERM; waiting for web
+//
+// and, for a stop that was asked, only "stopping: waiting for web".
+func failureIn(status string) string {
+	rest, ok := strings.CutPrefix(status, "stopping: ")
+	if !ok || strings.HasPrefix(rest, "waiting for ") {
+		return ""
+	}
+	if i := strings.LastIndex(rest, "; waiting for "); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest
+}
+
 func clipText(s string, n int) string {
 	if len(s) > n {
 		return s[:n] + "..."

@@ -44,10 +44,13 @@ type serviceLink struct {
 	// to miniinit with the reload request ("" for an ad-hoc run).
 	configFile string
 
-	mu    sync.Mutex
-	conn  *hostlink.Conn // nil until attach
-	relay relay
-	beats heartbeat
+	mu   sync.Mutex
+	conn *hostlink.Conn // nil until attach
+	// readDone is closed when the relay's reader has read the channel
+	// to its end (nil until attach).
+	readDone chan struct{}
+	relay    relay
+	beats    heartbeat
 	// readyCh is closed at the first READY=1 sent.
 	readyCh chan struct{}
 
@@ -158,10 +161,13 @@ func (s *serviceLink) attach(conn *hostlink.Conn, initPid int) {
 	if s.beats.interval > 0 {
 		s.beats.goLive(time.Now())
 	}
+	s.readDone = make(chan struct{})
+	done := s.readDone
 	s.mu.Unlock()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		defer close(done)
 		s.readLoop(conn)
 	}()
 }
@@ -314,10 +320,35 @@ func (s *serviceLink) containerStarted(conn *hostlink.Conn, pid int, plan *Plan)
 	s.setStatus("container " + name + " running; waiting for its workloads to be ready")
 }
 
+// relayEndWait bounds how long exited waits for the last messages of a
+// container that has ended: its end of the channel closes once its last
+// process is gone, which follows PID 1 at once.
+const relayEndWait = 500 * time.Millisecond
+
 // exited tells the manager the container is gone and minispawn is
-// cleaning up.
-func (s *serviceLink) exited(how string) {
-	s.notify("STOPPING=1\nSTATUS=container exited (" + cleanStatus(how) + "); cleaning up")
+// cleaning up, with the failure that ended it, if one did; it returns
+// that failure ("" for none). The messages miniinit sent last are relayed
+// first, so that its word on the failure is not lost to the race between
+// the channel and the wait.
+func (s *serviceLink) exited(how string) string {
+	s.mu.Lock()
+	done := s.readDone
+	s.mu.Unlock()
+	if done != nil {
+		select {
+		case <-done:
+		case <-time.After(relayEndWait):
+		}
+	}
+	s.mu.Lock()
+	why := failureIn(s.relay.status)
+	s.mu.Unlock()
+	status := "container exited (" + how + ")"
+	if why != "" {
+		status += ": " + why
+	}
+	s.notify("STOPPING=1\nSTATUS=" + cleanStatus(status+"; cleaning up"))
+	return why
 }
 
 // configForReload reads and checks the container's file again, and

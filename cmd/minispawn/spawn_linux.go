@@ -449,7 +449,9 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 			}
 			code := statusCode(ws)
 			log.Debug("container exited", "status", describeStatus(ws), "code", code)
-			sd.exited(describeStatus(ws))
+			if why := sd.exited(describeStatus(ws)); why != "" && code != 0 {
+				log.Error("container failed: "+why, "code", code)
+			}
 			return code, nil
 		}
 	}

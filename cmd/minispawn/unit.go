@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,8 +35,14 @@ import (
 //	WatchdogSec=            [systemd] watchdog; minispawn pings only while
 //	                        miniinit answers its heartbeat
 //	Restart=                [systemd] restart
-//	SuccessExitStatus=143   a workload that ends on the stop's SIGTERM
-//	                        exits 128+15: a clean stop, not a failure
+//	RestartPreventExitStatus=125
+//	                        exitSetup: the file is invalid, a setup step
+//	                        failed or the container seems to be running;
+//	                        a restart would meet the same refusal
+//
+// No SuccessExitStatus=: minispawn exits 0 when a stop asked of it ends in
+// order (miniinit's --zero-on-stop), so a 143 is a workload killed by a
+// SIGTERM nobody asked the container for, a failure like any other.
 //	Slice=                  [systemd] slice (machine.slice, as nspawn)
 //	RequiresMountsFor=      the root filesystem's directory
 
@@ -87,7 +94,7 @@ func unitOptions(c *config.Config, exe, configPath string) []*unit.UnitOption {
 		add("Service", "WatchdogSec", unitDuration(w))
 	}
 	add("Service", "Restart", string(c.Systemd.Restart))
-	add("Service", "SuccessExitStatus", "143")
+	add("Service", "RestartPreventExitStatus", strconv.Itoa(exitSetup))
 	add("Service", "Slice", c.Systemd.Slice)
 
 	add("Install", "WantedBy", "multi-user.target")

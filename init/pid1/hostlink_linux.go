@@ -132,7 +132,7 @@ func (l *loop) reportHost() {
 		return
 	}
 	sts := l.m.Status()
-	v := hostViewOf(sts, l.m.ShuttingDown())
+	v := hostViewOf(sts, l.m.ShuttingDown(), l.failure())
 	h := l.host
 	var m hostlink.Message
 	if v.stopping && !h.stopping {
@@ -156,6 +156,16 @@ func (l *loop) reportHost() {
 	if len(m) > 0 {
 		l.hostSend(m)
 	}
+}
+
+// failure says which workload failed and why when the shutdown is for a
+// failure; "" otherwise.
+func (l *loop) failure() string {
+	sum, ok := l.m.Shutdown()
+	if !ok || sum.Reason == "signal" || sum.Code == 0 {
+		return ""
+	}
+	return l.shutdownDetail(sum)
 }
 
 // startTimeouts maps each workload to its start timeout.

@@ -39,7 +39,11 @@ func isUp(st supervise.Status) bool {
 //	ready      "3/3 workloads ready"
 //	degraded   "2/3 workloads ready; worker failed"  (not essential: still ready)
 //	stopping   "stopping: waiting for db, web"
-func hostViewOf(sts []supervise.Status, shuttingDown bool) hostView {
+//	failing    "stopping: essential workload \"db\" failed: killed by SIGTERM; waiting for web"
+//
+// failure, when the shutdown is for a failure, says which workload failed
+// and why (the report's shutdown detail); "" for a stop that was asked.
+func hostViewOf(sts []supervise.Status, shuttingDown bool, failure string) hostView {
 	v := hostView{total: len(sts), stopping: shuttingDown}
 	if shuttingDown {
 		var waiting []string
@@ -49,8 +53,13 @@ func hostViewOf(sts []supervise.Status, shuttingDown bool) hostView {
 			}
 		}
 		v.status = "stopping"
+		sep := ": "
+		if failure != "" {
+			v.status += sep + failure
+			sep = "; "
+		}
 		if len(waiting) > 0 {
-			v.status += ": waiting for " + listNames(waiting)
+			v.status += sep + "waiting for " + listNames(waiting)
 		}
 		return v
 	}

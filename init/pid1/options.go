@@ -74,6 +74,13 @@ type Options struct {
 	// Zero: supervise.DefaultStopBudget.
 	StopBudget time.Duration
 
+	// ZeroOnStop makes a stop asked from outside (SIGTERM or SIGINT to
+	// miniinit, or `ctl stop` of the main workload) that ends in order
+	// exit 0 instead of the main workload's 128+n
+	// (supervise.Options.ZeroOnStop). minispawn asks for it, so that a
+	// service manager can count only 0 as success.
+	ZeroOnStop bool
+
 	// Routes sends a signal to the named workloads only.
 	Routes map[syscall.Signal][]string
 

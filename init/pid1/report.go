@@ -150,6 +150,10 @@ func (l *loop) shutdownDetail(sum supervise.Summary) string {
 			return fmt.Sprintf("main workload %q never started", sum.Workload)
 		case p.startErr != nil:
 			return fmt.Sprintf("main workload %q did not start: %v", sum.Workload, p.startErr)
+		case l.m.State(sum.Workload) == supervise.Failed:
+			// Its reason says what failed: "not ready within start
+			// timeout 2s", "required workload db is failed", or its exit.
+			return fmt.Sprintf("main workload %q failed: %s", sum.Workload, l.reasonOf(sum.Workload))
 		}
 		return fmt.Sprintf("main workload %q %s", sum.Workload, describeStatus(p.status))
 	case "essential-failed":

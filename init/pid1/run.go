@@ -210,7 +210,7 @@ func setup(opts Options, log *slog.Logger, logw *logWriter, stdio []uintptr) (*l
 // (supervised mode), the control socket when asked for.
 func (l *loop) setupSupervision() error {
 	o := &l.opts
-	mopts := supervise.Options{StopBudget: o.StopBudget, Routes: o.Routes}
+	mopts := supervise.Options{StopBudget: o.StopBudget, Routes: o.Routes, ZeroOnStop: o.ZeroOnStop}
 	if o.Seed != 0 {
 		mopts.Rand = supervise.NewRand(o.Seed)
 	}

@@ -27,6 +27,13 @@ type Options struct {
 	// only (SIGHUP to "web", as a reload). A signal with no route goes
 	// to every workload with a process.
 	Routes map[syscall.Signal][]string
+	// ZeroOnStop makes a stop asked from outside that ends in order
+	// exit 0, not 128+n: a shutdown by ShutdownRequested, or the main
+	// workload stopped by request, where the main workload ended by its
+	// stop signal (or the shutdown's). A service manager that counts
+	// only 0 as success then tells such a stop from a workload killed
+	// by a signal, which keeps its 128+n (see exitCode).
+	ZeroOnStop bool
 }
 
 // NewRand returns a repeatable jitter source for Options.Rand.
@@ -44,6 +51,8 @@ type Machine struct {
 	rand   func() float64
 	budget time.Duration
 	routes map[syscall.Signal][]string
+	// zeroOnStop: Options.ZeroOnStop.
+	zeroOnStop bool
 
 	units  []*unit // in the order of the specs: starts and ties go by it
 	byName map[string]*unit
@@ -74,6 +83,7 @@ type unit struct {
 	reason    string // why the current state (stopped, failed...)
 	text      string // last STATUS=
 	killed    bool   // this run was SIGKILLed by a stop
+	stopEnded bool   // this run ended after the machine's stop signal
 	then      afterStop
 	removed   bool // dropped by a reload; goes once it has ended
 
@@ -114,12 +124,13 @@ func New(specs []Spec, opts Options) (*Machine, error) {
 		return nil, err
 	}
 	m := &Machine{
-		clock:  opts.Clock,
-		rand:   opts.Rand,
-		budget: opts.StopBudget,
-		routes: opts.Routes,
-		byName: map[string]*unit{},
-		armed:  map[string]time.Time{},
+		clock:      opts.Clock,
+		rand:       opts.Rand,
+		budget:     opts.StopBudget,
+		routes:     opts.Routes,
+		zeroOnStop: opts.ZeroOnStop,
+		byName:     map[string]*unit{},
+		armed:      map[string]time.Time{},
 	}
 	if m.clock == nil {
 		m.clock = SystemClock{}
@@ -252,7 +263,7 @@ func (m *Machine) setState(u *unit, st State, now time.Time) {
 func (m *Machine) start(u *unit, now time.Time) {
 	u.run++
 	// reason stays: after a restart it says what the last run ended by.
-	u.pid, u.ended, u.killed, u.startErr = 0, false, false, ""
+	u.pid, u.ended, u.killed, u.stopEnded, u.startErr = 0, false, false, false, ""
 	u.then = thenStopped
 	u.restartAt, u.killAt, u.probeAt, u.startBy = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	u.probeID, u.healthKnown, u.healthy, u.healthFails, u.text = 0, false, false, 0, ""
@@ -291,6 +302,7 @@ func (m *Machine) becomeReady(u *unit, now time.Time) {
 // processEnded takes the end of u's current run, spawned or not.
 func (m *Machine) processEnded(u *unit, exit Exit, now time.Time) {
 	u.pid, u.ended, u.exit = 0, true, exit
+	u.stopEnded = u.state == Stopping
 	u.startBy, u.killAt, u.probeAt, u.probeID = time.Time{}, time.Time{}, time.Time{}, 0
 	ok := u.success(exit) && u.startErr == ""
 	if u.state == Stopping {

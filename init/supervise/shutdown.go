@@ -99,12 +99,20 @@ func (m *Machine) drain(until time.Time) {
 //
 //	main-ended, signal   the main workload's last code (one of its
 //	                     SuccessCodes becomes 0); with no main, 0; when the
-//	                     main never ended, 128+signal for a signal
-//	essential-failed     the failed workload's last code, or
-//	                     ExitEssentialFallback when that is 0 or it never ran
+//	                     main never ended, 128+signal for a signal. A main
+//	                     workload that failed gives its code as failedCode
+//	                     says (1 when it ended on a stop of the machine's:
+//	                     a start timeout, unhealthy, a requirement failed).
+//	                     With ZeroOnStop, a stop asked from outside (the
+//	                     signal, or a stop of main by request) gives 0 when
+//	                     main ended by its stop signal or never started
+//	essential-failed     the failed workload's code as failedCode says
 //	nothing-left         0 when every workload completed or was stopped;
 //	                     else as essential-failed, for the first failed
 //	                     workload in the order of the specs
+//
+// So a shutdown for a failure never exits with the 128+n of a signal the
+// machine sent, and never with 0.
 func (m *Machine) exitCode() int {
 	s := m.shut
 	switch s.reason {
@@ -122,6 +130,12 @@ func (m *Machine) exitCode() int {
 		return 0
 	case u.ended && u.success(u.exit):
 		return 0
+	case u.state == Failed:
+		return failedCode(u)
+	case m.zeroOnStop && s.reason == reasonSignal && !u.ended:
+		return 0 // main still stopping, or never started
+	case m.zeroOnStop && u.state == Stopped && m.endedByStop(u):
+		return 0
 	case u.ended:
 		return u.exit.Code
 	case s.reason == reasonSignal:
@@ -130,11 +144,27 @@ func (m *Machine) exitCode() int {
 	return ExitEssentialFallback
 }
 
+// endedByStop reports whether u, stopped, ended the way a stop ends it:
+// by its stop signal or the shutdown's (as a death, or as the 128+n a
+// shell that caught it exits with), or it never ran.
+func (m *Machine) endedByStop(u *unit) bool {
+	if !u.ended {
+		return true
+	}
+	by := func(sig syscall.Signal) bool {
+		return sig != 0 && (u.exit.Signal == sig || u.exit.Code == 128+int(sig))
+	}
+	return by(m.stopSignal(u)) || by(m.shut.signal)
+}
+
 // failedCode is the exit code a failed workload gives the container: its
 // last code, or ExitEssentialFallback when that is 0 (stopped as
-// unhealthy, say) or it never ran (a requirement failed first).
+// unhealthy, say), when it never ran (a requirement failed first), or
+// when its end came after a stop signal the machine sent (its start
+// timeout, an unhealthy check with action stop, a failed requirement):
+// then the code says how the stop went, not what failed.
 func failedCode(u *unit) int {
-	if u.ended && u.exit.Code != 0 {
+	if u.ended && u.exit.Code != 0 && !u.stopEnded {
 		return u.exit.Code
 	}
 	return ExitEssentialFallback

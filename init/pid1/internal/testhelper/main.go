@@ -346,6 +346,10 @@ func untilTerm() {
 // mark appends a line to a file that records starts and stops.
 func mark(args []string) {
 	file := arg(args, 0)
+	// SIGTERM is caught before the start line says the helper is up: a
+	// test that stops it as soon as it reads the line must see "term".
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGTERM)
 	appendLine(file, fmt.Sprintf("start %d", os.Getpid()))
 	if len(args) > 1 {
 		code, err := strconv.Atoi(args[1])
@@ -354,8 +358,6 @@ func mark(args []string) {
 		}
 		os.Exit(code)
 	}
-	c := make(chan os.Signal, 1)
-	signal.Notify(c, syscall.SIGTERM)
 	<-c
 	appendLine(file, fmt.Sprintf("term %d", os.Getpid()))
 	os.Exit(0)
