@@ -407,7 +407,7 @@ func (c *copier) put(b []byte, pooled bool) error {
 	}
 	if c.q.offer(b) {
 		if c.episodeLines+c.episodeBytes > 0 {
-			c.noteMoving()
+			c.noteStopped("output moves again")
 		}
 		return nil
 	}
@@ -424,9 +424,10 @@ func (c *copier) put(b []byte, pooled bool) error {
 	return nil
 }
 
-// noteMoving warns that a stretch of dropping is over, with what it lost.
-func (c *copier) noteMoving() {
-	c.m.log.Warn("output moving again", "workload", c.s.name, "to", c.sink.name,
+// noteStopped warns that a stretch of dropping is over, why, and what it
+// lost.
+func (c *copier) noteStopped(why string) {
+	c.m.log.Warn("stopped dropping output: "+why, "workload", c.s.name, "to", c.sink.name,
 		"dropped_lines", c.episodeLines, "dropped_bytes", c.episodeBytes)
 	c.episodeLines, c.episodeBytes = 0, 0
 }
@@ -509,7 +510,7 @@ func (q *dropQueue) offer(b []byte) bool {
 func (q *dropQueue) close(c *copier) {
 	close(q.ch)
 	if c.episodeLines+c.episodeBytes > 0 {
-		c.noteMoving()
+		c.noteStopped("the workload's output ended")
 	}
 }
 

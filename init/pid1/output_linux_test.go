@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
@@ -171,16 +172,10 @@ func TestOutputExactWithoutPrefix(t *testing.T) {
 }
 
 // everyByte returns n bytes in which every byte value occurs, in no
-// simple pattern.
+// simple pattern, the same on every call.
 func everyByte(n int) []byte {
 	b := make([]byte, n)
-	x := uint32(2463534242)
-	for i := range b {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		b[i] = byte(x)
-	}
+	_, _ = rand.NewChaCha8([32]byte{}).Read(b)
 	return b
 }
 
@@ -193,7 +188,7 @@ func TestOutputBlockedStdoutHoldsWorkload(t *testing.T) {
 	o, e, _ := m.open("chatty", true, false)
 	e.Close()
 	line := strings.Repeat("y", 99) + "\n"
-	const total = 8 << 20 // far beyond the pipes
+	const total = 4 << 20 // far beyond the pipes
 	done := make(chan error, 1)
 	go func() {
 		chunk := strings.Repeat(line, 100)
@@ -206,7 +201,7 @@ func TestOutputBlockedStdoutHoldsWorkload(t *testing.T) {
 	}()
 	select {
 	case err := <-done:
-		t.Fatalf("the workload wrote 8 MiB to a blocked stdout (err %v)", err)
+		t.Fatalf("the workload wrote 4 MiB to a blocked stdout (err %v)", err)
 	case <-time.After(time.Second):
 	}
 	out.start() // stdout moves again
@@ -268,7 +263,7 @@ func TestOutputDropMode(t *testing.T) {
 	if n := uint64(strings.Count(got, "chatty: "+line)); n+d.Lines != lines || strings.Count(got, "\n") != int(n) {
 		t.Errorf("%d lines written + %d dropped != %d", n, d.Lines, lines)
 	}
-	if l := logs.String(); !strings.Contains(l, "output blocked: dropping it") || !strings.Contains(l, "output moving again") || !strings.Contains(l, "workload=chatty") {
+	if l := logs.String(); !strings.Contains(l, "output blocked: dropping it") || !strings.Contains(l, "stopped dropping output") || !strings.Contains(l, "workload=chatty") {
 		t.Errorf("warnings: %q", l)
 	}
 	if _, dropped, _ := m.tail("chatty", 0); dropped != d.Lines {

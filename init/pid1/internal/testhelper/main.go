@@ -26,6 +26,9 @@
 //	escape DIR                 start a sleeper (see sleeper) in a session of
 //	                           its own by double fork, then wait for SIGTERM
 //	spew N                     write N numbered lines to stdout, then exit 0
+//	lines NAME N               write N lines of 32 to 20,031 bytes to stdout,
+//	                           through a 64 KiB buffer (so writes end
+//	                           mid-line): see LongLine
 //	ids FILE                   write its uid, gid, groups, umask, nofile
 //	                           limits, no_new_privs and bounding set to FILE
 //
@@ -99,6 +102,16 @@ func main() {
 		w := bufio.NewWriterSize(os.Stdout, 64<<10)
 		for i := range n {
 			fmt.Fprintf(w, "line %d\n", i)
+		}
+		w.Flush()
+	case "lines":
+		n, err := strconv.Atoi(arg(args, 1))
+		if err != nil {
+			fail("lines: %v", err)
+		}
+		w := bufio.NewWriterSize(os.Stdout, 64<<10)
+		for i := range n {
+			w.WriteString(LongLine(arg(args, 0), i))
 		}
 		w.Flush()
 	case "ids":
@@ -461,4 +474,13 @@ func ids(file string) {
 	out := fmt.Sprintf("uid %s\ngid %s\ngroups %s\numask %04o\nnofile %d:%d\nnonewprivs %s\ncapbnd %s\nhome %s\n",
 		field("Uid"), field("Gid"), field("Groups"), mask, rl.Cur, rl.Max, field("NoNewPrivs"), field("CapBnd"), os.Getenv("HOME"))
 	writeFile(file, out)
+}
+
+// LongLine is line i of the lines mode: "NAME i SIZE " and then one
+// letter repeated, SIZE bytes in all with its newline (1 to about 20,000,
+// varying with i), so that a reader can check each line is whole.
+func LongLine(name string, i int) string {
+	size := 32 + (i*7919+len(name)*104729)%20000
+	head := name + " " + strconv.Itoa(i) + " " + strconv.Itoa(size) + " "
+	return head + strings.Repeat(string(rune('a'+i%26)), size-len(head)-1) + "\n"
 }
