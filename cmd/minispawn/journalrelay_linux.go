@@ -60,10 +60,11 @@ func (j *journalRelay) relay(r *os.File, stream string) {
 	defer j.readers.Done()
 	defer r.Close()
 	br := bufio.NewReaderSize(r, maxJournalLine)
+	p := &pieces{n: j.namer}
 	for {
 		line, err := br.ReadSlice('\n')
 		if len(line) > 0 {
-			j.line(line, stream)
+			j.line(p, line, stream)
 		}
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
 			return
@@ -71,14 +72,14 @@ func (j *journalRelay) relay(r *os.File, stream string) {
 	}
 }
 
-func (j *journalRelay) line(line []byte, stream string) {
-	if line[len(line)-1] == '\n' {
-		line = line[:len(line)-1]
-	}
-	e := j.namer.entry(line, stream)
+// line sends one line, or one piece of a long one, as read (with its
+// newline, if it has one); what the journal refuses goes to the fallback
+// as it was read.
+func (j *journalRelay) line(p *pieces, piece []byte, stream string) {
+	e := p.next(piece, stream)
 	if err := j.send(e.message, e.priority, e.vars); err != nil {
 		j.refused.Do(func() { j.log.Warn("the journal refused the container's output; writing it to stdout", "err", err) })
-		j.fallback.Write(append(line, '\n'))
+		j.fallback.Write(piece)
 	}
 }
 

@@ -21,7 +21,7 @@ func TestLineNamer(t *testing.T) {
 	n := newLineNamer(plan)
 	for _, tc := range []struct{ line, id, msg string }{
 		{"web: listening on :8080", "web", "listening on :8080"},
-		{`miniinit: level=WARN msg="workload ended"`, "miniinit", `level=WARN msg="workload ended"`},
+		{`miniinit: not a record`, "miniinit", `not a record`},
 		// db has no log_prefix: its lines (and one that names web without
 		// the right) are the container's.
 		{"db: ready to accept connections", "shop", "db: ready to accept connections"},
@@ -96,8 +96,92 @@ func TestJournalRelayMovesLines(t *testing.T) {
 	mu.Lock()
 	refuse = true
 	mu.Unlock()
-	j.line([]byte("web: lost?\n"), "stdout")
+	j.line(&pieces{n: j.namer}, []byte("web: lost?\n"), "stdout")
 	if fallback.String() != "web: lost?\n" {
 		t.Errorf("a refused line went to the fallback as %q", fallback.String())
+	}
+}
+
+// TestJournalRelayLongLineKeepsName: the issue's line, 108,893 bytes from
+// workload long (log_prefix), reaches the journal in pieces that all
+// carry SYSLOG_IDENTIFIER=long and together are the whole line; a piece
+// that happens to start like another workload's prefix is still long's,
+// and the next line is named afresh.
+func TestJournalRelayLongLineKeepsName(t *testing.T) {
+	var got []journalLine
+	j := &journalRelay{
+		send: func(msg string, prio journal.Priority, vars map[string]string) error {
+			got = append(got, journalLine{message: msg, identifier: vars["SYSLOG_IDENTIFIER"], priority: prio})
+			return nil
+		},
+		namer: newLineNamer(&Plan{Name: "c", Workloads: []config.Workload{{Name: "long", LogPrefix: true}, {Name: "web", LogPrefix: true}}}),
+		log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.stdout = w
+	j.readers.Add(1)
+	go j.relay(r, "stdout")
+	line := bytes.Repeat([]byte("0123456789abcdef"), 108893/16+1)[:108893]
+	// Where the second piece begins, text that looks like web's prefix.
+	copy(line[maxJournalLine-len("long: "):], "web: forged")
+	// As miniinit writes it: the prefix, then the line (the reader drains
+	// the pipe meanwhile).
+	w.Write([]byte("long: "))
+	w.Write(append(line, '\n'))
+	w.Write([]byte("web: next\n"))
+	j.finish()
+	if len(got) < 2 {
+		t.Fatalf("got %d entries, want the long line in pieces and the next", len(got))
+	}
+	var whole []byte
+	for i, e := range got[:len(got)-1] {
+		if e.identifier != "long" || e.priority != journal.PriInfo {
+			t.Errorf("piece %d of %d (%d bytes): identifier %q, priority %d; want long, info", i, len(got)-1, len(e.message), e.identifier, e.priority)
+		}
+		whole = append(whole, e.message...)
+	}
+	if !bytes.Equal(whole, line) {
+		t.Errorf("the pieces make %d bytes, not the line's %d", len(whole), len(line))
+	}
+	if last := got[len(got)-1]; last.identifier != "web" || last.message != "next" {
+		t.Errorf("the line after: %+v", last)
+	}
+}
+
+// TestInitRecord: miniinit's slog lines become entries of their level's
+// priority, the message and attributes as text and each attribute as a
+// MINIINIT_ field; other text of miniinit's stays as it is, at info.
+func TestInitRecord(t *testing.T) {
+	n := newLineNamer(&Plan{Name: "c"})
+	for _, tc := range []struct {
+		line, msg string
+		prio      journal.Priority
+		vars      map[string]string
+	}{
+		{`miniinit: level=WARN msg="SIGKILL to workload" workload=db why=stop-timeout`, "SIGKILL to workload workload=db why=stop-timeout", journal.PriWarning,
+			map[string]string{"MINIINIT_WORKLOAD": "db", "MINIINIT_WHY": "stop-timeout"}},
+		{`miniinit: level=ERROR msg="write report" err="open /x: permission denied"`, `write report err="open /x: permission denied"`, journal.PriErr,
+			map[string]string{"MINIINIT_ERR": "open /x: permission denied"}},
+		{`miniinit: level=INFO msg=exiting code=143`, "exiting code=143", journal.PriInfo, map[string]string{"MINIINIT_CODE": "143"}},
+		{`miniinit: level=DEBUG msg="a \"quoted\" word"`, `a "quoted" word`, journal.PriDebug, nil},
+		{`miniinit: level=WARN+2 msg=x`, "x", journal.PriWarning, nil},
+		// Not records: as they are, at info.
+		{`miniinit: warning: something`, "warning: something", journal.PriInfo, nil},
+		{`miniinit: level=LOUD msg=x`, "level=LOUD msg=x", journal.PriInfo, nil},
+		{`miniinit: msg=x level=ERROR`, "msg=x level=ERROR", journal.PriInfo, nil},
+		{`miniinit: level=ERROR msg="unterminated`, `level=ERROR msg="unterminated`, journal.PriInfo, nil},
+	} {
+		e := n.entry([]byte(tc.line), "stderr")
+		if e.identifier != "miniinit" || e.message != tc.msg || e.priority != tc.prio {
+			t.Errorf("%q: identifier %q message %q priority %d; want message %q priority %d", tc.line, e.identifier, e.message, e.priority, tc.msg, tc.prio)
+		}
+		for k, v := range tc.vars {
+			if e.vars[k] != v {
+				t.Errorf("%q: %s=%q, want %q", tc.line, k, e.vars[k], v)
+			}
+		}
 	}
 }
