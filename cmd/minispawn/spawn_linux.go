@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -91,7 +90,12 @@ func runContainer(o *options, log *slog.Logger) int {
 		return 0
 	}
 	code, err := spawn(plan, data, log)
-	if err != nil {
+	var intr *interrupted
+	switch {
+	case errors.As(err, &intr):
+		log.Warn(intr.Error())
+		return intr.code()
+	case err != nil:
 		log.Error("setup failed, nothing was run: " + err.Error())
 		return exitSetup
 	}
@@ -156,9 +160,15 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	sd := newServiceLink(log)
 	defer sd.close()
 	sd.setStatus("setting up container " + plan.Name)
+	// Until miniinit catches signals, they are held or end the setup
+	// (handoff_linux.go).
+	st := &startup{sigs: sigs, onStop: func(s os.Signal) { sd.onSignal(s) }}
 
 	// 2. Root filesystem.
 	if err := prepareRoot(plan); err != nil {
+		return 0, err
+	}
+	if err := st.poll(); err != nil {
 		return 0, err
 	}
 	// 2a. With a user namespace, a directory root reaches the container
@@ -370,44 +380,38 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	}
 	syncW.Close()
 
-	// 7. Wait for exec or a setup error, while a SIGINT or SIGTERM aborts.
-	// The error pipe reaches EOF either way: at exec (close-on-exec) or
-	// when the child dies; so this wait is bounded by the child's life.
+	// 7. Wait until miniinit catches signals (handoff_linux.go): the
+	// error pipe reaches EOF at exec (close-on-exec) or when the child
+	// dies, and miniinit says so over the channel before it starts any
+	// workload. Signals that come meanwhile are held, or end the setup.
 	setupDone := make(chan []byte, 1)
 	go func() {
 		msg, _ := io.ReadAll(errR)
 		setupDone <- msg
 	}()
-	var early []os.Signal // signals that came during setup
-	for ready := false; !ready; {
-		select {
-		case msg := <-setupDone:
-			if len(msg) > 0 {
-				<-waited
-				return 0, errors.New(string(bytes.TrimSpace(msg)))
-			}
-			ready = true
-		case s := <-sigs:
-			if s != unix.SIGINT && s != unix.SIGTERM {
-				early = append(early, s)
-				continue
-			}
-			// The container may have exec'd miniinit a moment ago, with
-			// the pipe's EOF not yet read: then the signal is the
-			// workload's. Otherwise setup is cut short.
-			select {
-			case msg := <-setupDone:
-				setupDone <- msg
-				early = append(early, s)
-			case <-time.After(setupGrace):
-				return abort(fmt.Errorf("interrupted by %v during setup", s))
-			}
-		}
+	st.setupDone, st.caught, st.waited = setupDone, awaitCaught(hostConn, pid, log), waited
+	held, ended, err := st.awaitInit()
+	var intr *interrupted
+	if errors.As(err, &intr) {
+		return abort(err)
+	} else if err != nil {
+		return 0, err
 	}
-	// Signals that came while setup finished are the workload's.
-	for _, s := range early {
+	// forward passes one signal on to the container (step 8).
+	forward := func(s os.Signal) {
+		if s == unix.SIGWINCH && tty != nil {
+			// The pty tells the container's foreground itself.
+			tty.resize()
+			return
+		}
+		log.Debug("forwarding signal", "signal", s)
 		if err := cmd.Process.Signal(s); err != nil && !errors.Is(err, os.ErrProcessDone) {
 			log.Warn("forward signal", "signal", s, "err", err)
+		}
+	}
+	if !ended {
+		for _, s := range held {
+			forward(s)
 		}
 	}
 	log.Debug("container running", "name", plan.Name, "pid", pid)
@@ -431,15 +435,7 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 			if sd.onSignal(s) {
 				continue
 			}
-			if s == unix.SIGWINCH && tty != nil {
-				// The pty tells the container's foreground itself.
-				tty.resize()
-				continue
-			}
-			log.Debug("forwarding signal", "signal", s)
-			if err := cmd.Process.Signal(s); err != nil && !errors.Is(err, os.ErrProcessDone) {
-				log.Warn("forward signal", "signal", s, "err", err)
-			}
+			forward(s)
 		case ws := <-waited:
 			// Read before the deferred Remove discards the counter.
 			if n, err := cg.OOMKills(); err != nil {
@@ -456,12 +452,6 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 		}
 	}
 }
-
-// setupGrace is how long a SIGINT or SIGTERM during setup waits for the
-// setup to finish before cutting it short: setup normally takes
-// milliseconds, and a signal that lands just as miniinit starts belongs to
-// the workload.
-const setupGrace = 500 * time.Millisecond
 
 // leftoverWait bounds how long step 4 waits for the processes of a
 // container whose minispawn was SIGKILLed: the kernel ends them soon after

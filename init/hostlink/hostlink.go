@@ -27,6 +27,9 @@
 // assignments, at most MaxMessage bytes.
 //
 //	from miniinit                     meaning
+//	SIGNALS_CAUGHT=1                  miniinit catches signals now: minispawn
+//	                                  may send what it held back (always the
+//	                                  first message, before any workload starts)
 //	READY=1                           every essential workload is ready (again,
 //	                                  after RELOADING=1)
 //	STATUS=3/3 workloads ready        one line for `systemctl status`
@@ -60,6 +63,7 @@ const (
 	ExtendTimeout = "EXTEND_TIMEOUT_USEC"
 	Heartbeat     = "HEARTBEAT"
 	Reload        = "RELOAD"
+	SignalsCaught = "SIGNALS_CAUGHT"
 )
 
 // Field is one KEY=VALUE assignment.

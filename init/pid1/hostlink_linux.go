@@ -13,8 +13,11 @@ import (
 )
 
 // miniinit's end of the channel to minispawn (package hostlink), given as
-// Options.HostFD. What goes out, all from the loop's goroutine:
+// Options.HostFD. What goes out, from the loop's goroutine but the first:
 //
+//	SIGNALS_CAUGHT=1  once, in setup, as soon as signals are caught and
+//	                  before any workload starts (run.go): minispawn
+//	                  holds every signal until then
 //	STATUS=...        whenever the line of hostViewOf changes
 //	EXTEND_TIMEOUT_USEC=N  when one more workload is up and the container
 //	                  is not ready yet: the start progresses (extendFor)

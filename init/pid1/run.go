@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/minispawn/minispawn/init/hostlink"
 	"github.com/minispawn/minispawn/init/supervise"
 	"golang.org/x/sys/unix"
 )
@@ -116,6 +117,12 @@ func setup(opts Options, log *slog.Logger, logw *logWriter, stdio []uintptr) (*l
 	}
 	l.sigs = make(chan os.Signal, 256)
 	register(l.sigs, sigs)
+	// 2a. The channel to minispawn, and the news that signals are
+	//     caught: minispawn sends none before it, since the kernel drops
+	//     a signal this PID 1 has no handler for (hostlink_linux.go). It
+	//     is taken as a close-on-exec copy, so step 7 does not close it.
+	l.openHostLink()
+	l.hostSend(hostlink.Message{{Key: hostlink.SignalsCaught, Value: "1"}})
 
 	// 3. Parent-death signal: after step 2, so that the signal, when it
 	//    comes, is caught and forwarded rather than ending miniinit.
@@ -172,9 +179,6 @@ func setup(opts Options, log *slog.Logger, logw *logWriter, stdio []uintptr) (*l
 	}
 	l.listen = listen
 	l.environ = withoutKeys(env, listenKeys...)
-	// The channel to minispawn is taken first (a close-on-exec copy),
-	// or it would be closed with the rest (hostlink_linux.go).
-	l.openHostLink()
 	closed, err := closeInherited(3 + l.listen.n)
 	if err != nil {
 		log.Warn("closing inherited descriptors", "err", err)
