@@ -19,6 +19,13 @@ import (
 // Apply mounts through /proc/self/fd/N, so the host's /proc must be
 // mounted; call it before PivotRoot.
 func Apply(root string, plan []Mount) error {
+	return ApplyProtected(root, plan, nil)
+}
+
+// ApplyProtected is Apply that creates nothing on the mounts protect
+// lists (by mount id, MountID): a target missing there is an error (EROFS)
+// instead of a new directory or file in the user's root directory.
+func ApplyProtected(root string, plan []Mount, protect []uint64) error {
 	for i, m := range plan {
 		if err := m.Validate(); err != nil {
 			return fmt.Errorf("mounts: plan step %d: %w", i+1, err)
@@ -29,6 +36,12 @@ func Apply(root string, plan []Mount) error {
 		return fmt.Errorf("mounts: %w", err)
 	}
 	defer r.close()
+	if len(protect) > 0 {
+		r.protect = map[uint64]bool{}
+		for _, id := range protect {
+			r.protect[id] = true
+		}
+	}
 	for i, m := range plan {
 		err := r.apply(m)
 		if err == nil {
@@ -64,6 +77,11 @@ func (r *rootDir) symlink(m Mount) error {
 		return err
 	}
 	defer t.close()
+	if fd, lerr := t.lookup(); lerr == nil {
+		unix.Close(fd)
+	} else if err := r.mayCreate(t.parent); err != nil {
+		return &Error{Op: "symlink", Target: m.Target, Err: err}
+	}
 	err = unix.Symlinkat(m.Source, t.parent, t.name)
 	if err == unix.EEXIST {
 		// Idempotent for the same link; anything else in the way is an

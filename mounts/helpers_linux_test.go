@@ -38,6 +38,7 @@ var children = map[string]func() error{
 	"masks":             childMasks,
 	"mask-attacks":      childMaskAttacks,
 	"overlay":           childOverlay,
+	"standin":           childStandIn,
 }
 
 func TestMain(m *testing.M) {

@@ -19,6 +19,9 @@ import (
 // operations needed are few, and every one is a single system call here.
 type rootDir struct {
 	fd int
+	// protect are mounts nothing may be created on (ApplyProtected):
+	// those of the user's root directory.
+	protect map[uint64]bool
 }
 
 const inRoot = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS
@@ -76,7 +79,10 @@ func (r *rootDir) mkdirAll(dir string) (int, error) {
 		if err == unix.ENOENT {
 			// cur is the real directory the lookup of the parent reached;
 			// creating name in it by descriptor cannot be redirected.
-			err = unix.Mkdirat(cur, name, 0o755)
+			err = r.mayCreate(cur)
+			if err == nil {
+				err = unix.Mkdirat(cur, name, 0o755)
+			}
 			if err == unix.EEXIST {
 				err = &reasonErr{unix.ENOENT, "dangling symlink"}
 			}
@@ -95,12 +101,32 @@ func (r *rootDir) mkdirAll(dir string) (int, error) {
 	return cur, nil
 }
 
+// errProtected: a path would be created in the user's root directory.
+var errProtected = &reasonErr{unix.EROFS, "missing in the root directory, where minispawn creates nothing; it was there when the plan was made"}
+
+// mayCreate refuses to create anything in dir when dir is on a protected
+// mount.
+func (r *rootDir) mayCreate(dir int) error {
+	if len(r.protect) == 0 {
+		return nil
+	}
+	id, err := mountIDOf(dir, "")
+	if err != nil {
+		return err
+	}
+	if r.protect[id] {
+		return errProtected
+	}
+	return nil
+}
+
 // target is a mount point or link location being prepared: the resolved
 // parent directory and the final name in it.
 type target struct {
 	parent int
 	name   string
 	shown  string // the in-root path, for errors
+	r      *rootDir
 }
 
 // prepare resolves the parent of an in-root path, creating it as needed.
@@ -109,7 +135,7 @@ func (r *rootDir) prepare(p string) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &target{parent: parent, name: path.Base(p), shown: p}, nil
+	return &target{parent: parent, name: path.Base(p), shown: p, r: r}, nil
 }
 
 func (t *target) close() { unix.Close(t.parent) }
@@ -123,6 +149,11 @@ func (t *target) open(file bool) (int, error) {
 	fd, err := t.lookup()
 	if err == nil || !errors.Is(err, unix.ENOENT) {
 		return fd, err
+	}
+	if t.r != nil {
+		if err := t.r.mayCreate(t.parent); err != nil {
+			return -1, &Error{Op: "create", Target: t.shown, Err: err}
+		}
 	}
 	if file {
 		var cfd int
