@@ -250,7 +250,7 @@ func TestApplyDefaultMounts(t *testing.T) {
 	}
 	devices := []string{"null", "zero", "full", "random", "urandom", "tty"}
 	want := map[string]string{"/proc": "proc", "/sys": "sysfs", "/dev": "tmpfs",
-		"/dev/pts": "devpts", "/dev/shm": "tmpfs", "/dev/mqueue": "mqueue"}
+		"/dev/pts": "devpts", "/dev/shm": "tmpfs", "/dev/mqueue": "mqueue", "/run": "tmpfs"}
 	for _, d := range devices {
 		want["/dev/"+d] = "devtmpfs"
 	}
@@ -595,7 +595,7 @@ func TestPivotRootRunsShell(t *testing.T) {
 	}
 	slices.Sort(points)
 	want := []string{"/", "/dev", "/dev/full", "/dev/mqueue", "/dev/null", "/dev/pts", "/dev/random", "/dev/shm",
-		"/dev/tty", "/dev/urandom", "/dev/zero", "/proc", "/sys"}
+		"/dev/tty", "/dev/urandom", "/dev/zero", "/proc", "/run", "/sys"}
 	if !slices.Equal(points, want) {
 		t.Errorf("mounts inside = %v, want exactly %v", points, want)
 	}

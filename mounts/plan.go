@@ -185,7 +185,11 @@ var knownDevices = map[string]devNumber{
 // /dev is a small tmpfs with nodev: every device in it is a bind mount
 // with its own flags, so nodev costs nothing and keeps a node created with
 // mknod from being usable. devpts is a new instance so the container's
-// ptys are its own, and /dev/ptmx points into it.
+// ptys are its own, and /dev/ptmx points into it. /run is a tmpfs of the
+// container's own, as on a booted system: runtime state, miniinit's
+// control socket above all, is the container's alone even when two
+// containers share one root directory, works on a read-only root, and
+// never reaches the root directory (nor stays there after a SIGKILL).
 func DefaultMounts() []Mount {
 	const nsn = msNosuid | msNodev | msNoexec
 	plan := []Mount{
@@ -208,6 +212,7 @@ func DefaultMounts() []Mount {
 		Mount{Kind: KindSymlink, Source: "/proc/self/fd/0", Target: "/dev/stdin"},
 		Mount{Kind: KindSymlink, Source: "/proc/self/fd/1", Target: "/dev/stdout"},
 		Mount{Kind: KindSymlink, Source: "/proc/self/fd/2", Target: "/dev/stderr"},
+		Mount{Source: "tmpfs", Target: "/run", FSType: "tmpfs", Flags: msNosuid | msNodev, Data: "mode=755,size=64m"},
 	)
 	return plan
 }

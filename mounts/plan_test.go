@@ -26,6 +26,7 @@ ln -s /proc/self/fd /dev/fd
 ln -s /proc/self/fd/0 /dev/stdin
 ln -s /proc/self/fd/1 /dev/stdout
 ln -s /proc/self/fd/2 /dev/stderr
+mount -t tmpfs -o nosuid,nodev,mode=755,size=64m tmpfs /run
 `
 
 func TestDefaultMountsGolden(t *testing.T) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,19 +18,10 @@ func busyboxRoot(t *testing.T) string {
 	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	src, err := os.Open("/bin/busybox")
-	if err != nil {
+	if _, err := os.Stat("/bin/busybox"); err != nil {
 		t.Fatalf("busybox-static is needed (contrib/scripts/deps.sh installs it): %v", err)
 	}
-	defer src.Close()
-	dst, err := os.OpenFile(filepath.Join(root, "bin", "busybox"), os.O_CREATE|os.O_WRONLY, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		t.Fatal(err)
-	}
-	dst.Close()
+	copyInto(t, "/bin/busybox", filepath.Join(root, "bin", "busybox"))
 	if err := os.Symlink("busybox", filepath.Join(root, "bin", "sh")); err != nil {
 		t.Fatal(err)
 	}

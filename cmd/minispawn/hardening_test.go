@@ -202,8 +202,9 @@ r=$( { busybox mkdir /sys/firmware/x; } 2>&1 ) && echo "W mkdir-firmware ok" || 
 	}
 }
 
-// treeDigest summarizes a directory tree: every path, its type, mode and,
-// for regular files, a hash of the content.
+// treeDigest summarizes a directory tree: every path, its type, mode,
+// size and mtime and, for regular files, a hash of the content; a
+// directory made, a file touched or a socket left shows as a difference.
 func treeDigest(t *testing.T, dir string) string {
 	t.Helper()
 	var b strings.Builder
@@ -212,7 +213,7 @@ func treeDigest(t *testing.T, dir string) string {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, p)
-		fmt.Fprintf(&b, "%s %v", rel, fi.Mode())
+		fmt.Fprintf(&b, "%s %v %d %d", rel, fi.Mode(), fi.Size(), fi.ModTime().UnixNano())
 		if fi.Mode().IsRegular() {
 			f, err := os.Open(p)
 			if err != nil {

@@ -37,6 +37,11 @@ type Plan struct {
 	Init string
 	// InitArgs is miniinit's command line (argv[1:]).
 	InitArgs []string
+	// Control is miniinit's control socket inside the container
+	// (init.control). Below /run it is on the container's own tmpfs
+	// (mounts.DefaultMounts); it is also $MINIINIT_CONTROL there, so
+	// `miniinit ctl` and `miniinit health` inside find it with no flag.
+	Control string
 	// TTY gives the container a pseudo-terminal of its own as stdio and
 	// controlling terminal.
 	TTY bool
@@ -74,6 +79,17 @@ type RootPlan struct {
 	// Overlay makes the root an overlay of Dir whose writes go to a tmpfs
 	// of the container's mount namespace (mounts.OverlayRoot).
 	Overlay bool
+	// Protect is set when Dir is the user's directory (rootfs.path, not
+	// an overlay of it): nothing is created in it. Missing are the mount
+	// targets it lacks: a read-only root then becomes an overlay (set
+	// with OverlayForMissing), whose tmpfs holds them; a writable one
+	// gets a stand-in tmpfs for each of Missing.Dirs (mounts.StandIn).
+	Protect           bool
+	Missing           mounts.Missing
+	OverlayForMissing bool
+	// MissingUnknown is why Missing could not be worked out (`check` on
+	// a root that does not exist yet).
+	MissingUnknown string `json:",omitempty"`
 }
 
 // newPlan turns a validated configuration into a plan. layout is the
@@ -86,7 +102,8 @@ func newPlan(c *config.Config, layout *cgroup.Layout, initPath string) *Plan {
 		Namespaces: append([]string(nil), defaultNamespaces...),
 		Mounts:     mounts.DefaultMounts(),
 		Init:       initPath,
-		InitArgs:   initArgs(c.File),      // fds.go
+		InitArgs:   initArgs(c.File), // fds.go
+		Control:    c.Init.Control,
 		Resources:  resourcesOf(c.Limits), // limits.go
 		Workloads:  c.Workloads,
 	}
@@ -119,6 +136,28 @@ func newPlan(c *config.Config, layout *cgroup.Layout, initPath string) *Plan {
 	return p
 }
 
+// planMissing decides how a user's root directory gets the mount targets
+// it lacks without a write to it; find looks them up (mounts.FindMissingIn
+// on the root). A root minispawn builds or caches, or an overlay, takes
+// them as they come: the directory written to is minispawn's own, or a
+// tmpfs.
+func (p *Plan) planMissing(find func(root string, plan []mounts.Mount) (mounts.Missing, error)) error {
+	if p.Root.Dir == "" || p.Root.Cache || p.Root.Overlay {
+		return nil
+	}
+	p.Root.Protect = true
+	miss, err := find(p.Root.Dir, p.Mounts)
+	if err != nil {
+		p.Root.MissingUnknown = err.Error()
+		return err
+	}
+	p.Root.Missing = miss
+	if !miss.Empty() && p.Root.ReadOnly {
+		p.Root.Overlay, p.Root.OverlayForMissing = true, true
+	}
+	return nil
+}
+
 // String renders the plan for people, in the order the steps happen.
 func (p *Plan) String() string {
 	var b strings.Builder
@@ -141,11 +180,14 @@ func (p *Plan) String() string {
 	switch {
 	case p.Root.Cache:
 		w("4. root: cached in %s (rebuilt when a source changes) from %s and their libraries", p.Root.CacheDir, strings.Join(p.Root.Build, " "))
+	case p.Root.OverlayForMissing:
+		w("4. root: overlay of %s, which stays unchanged: it is read-only and lacks the mount targets %s, which are made on the overlay's tmpfs on %s in the container's mount namespace",
+			p.Root.Dir, strings.Join(p.Root.Missing.Targets, " "), stagingDir)
 	case p.Root.Overlay:
 		w("4. root: overlay of %s, which stays unchanged: writes go to a tmpfs on %s in the container's mount namespace and vanish at exit",
 			p.Root.Dir, stagingDir)
 	case p.Root.Dir != "":
-		w("4. root: %s (bind-mounted onto itself)", p.Root.Dir)
+		w("4. root: %s (bind-mounted onto itself; minispawn creates nothing in it)", p.Root.Dir)
 	default:
 		w("4. root: ephemeral tmpfs on %s in the container's mount namespace, holding %s and their libraries",
 			stagingDir, strings.Join(p.Root.Build, " "))
@@ -153,6 +195,7 @@ func (p *Plan) String() string {
 	if usernsRoot != "" {
 		w("%s", usernsRoot)
 	}
+	p.Root.printMissing(w)
 	w("5. mounts inside the root:")
 	for _, m := range p.Mounts {
 		w("     %s", m)
@@ -172,6 +215,9 @@ func (p *Plan) String() string {
 		w("     %s", line)
 	}
 	w("10. exec miniinit (sealed copy of %s) %s", p.Init, strings.Join(p.InitArgs, " "))
+	if p.Control != "" {
+		w("     control socket %s (%s), MINIINIT_CONTROL=%s", p.Control, controlPlace(p.Control), p.Control)
+	}
 	if p.Listen.n > 0 {
 		w("10a. sockets: %s", p.Listen) // socket.go
 	}
@@ -187,6 +233,34 @@ func (p *Plan) String() string {
 		}
 	}
 	return b.String()
+}
+
+// controlPlace says where the control socket lives: on the container's
+// /run tmpfs, or, for an init.control outside /run, in the root itself.
+func controlPlace(control string) string {
+	if strings.HasPrefix(control, "/run/") {
+		return "on the container's own /run tmpfs"
+	}
+	return "outside /run: made in the root directory itself, so containers sharing the root share it"
+}
+
+// printMissing prints how a writable user's directory gets the mount
+// targets it lacks.
+func (r *RootPlan) printMissing(w func(string, ...any)) {
+	if !r.Protect || r.Overlay {
+		return
+	}
+	if r.MissingUnknown != "" {
+		w("4b. mount targets the root lacks: unknown (%s)", r.MissingUnknown)
+	}
+	if r.Missing.Empty() {
+		return
+	}
+	w("4b. it lacks the mount targets %s: they are made on stand-ins, tmpfs mounts that cover a directory with each of its entries bind-mounted back (changes inside an entry reach the root; a name made, removed or renamed directly in the directory is the tmpfs's and vanishes at exit)",
+		strings.Join(r.Missing.Targets, " "))
+	for _, d := range r.Missing.Dirs {
+		w("     stand-in for %s", d)
+	}
 }
 
 func quoteArgs(args []string) string {

@@ -85,6 +85,11 @@ func runContainer(o *options, log *slog.Logger) int {
 	plan := newPlan(cfg, layout, initPath)
 	plan.Listen, plan.Service = listen, cfg.Systemd
 	plan.TTY = plan.TTY || o.tty
+	// What the user's root directory lacks, made elsewhere (plan.go).
+	if err := plan.planMissing(mounts.FindMissingIn); err != nil && !o.dryRun {
+		log.Error("root filesystem: " + err.Error())
+		return exitSetup
+	}
 	if o.dryRun {
 		fmt.Print(plan.String())
 		return 0
@@ -282,7 +287,7 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 		Path: "/proc/self/exe",
 		// The socket count numbers the descriptors (fds.go).
 		Args:   []string{stage2Arg0, strconv.Itoa(plan.Listen.n)},
-		Env:    append(stage2Env(), plan.Listen.env()...),
+		Env:    append(stage2Env(plan.Control), plan.Listen.env()...),
 		Stdin:  stdio[0],
 		Stdout: stdio[1],
 		Stderr: stdio[2],
@@ -501,12 +506,17 @@ func prepareRoot(plan *Plan) error {
 
 // stage2Env is the environment of the second stage and of miniinit: a
 // clean one, never the caller's (which may hold secrets or NOTIFY_SOCKET,
-// the host's service manager socket).
-func stage2Env() []string {
+// the host's service manager socket). MINIINIT_CONTROL names the control
+// socket for `miniinit ctl` and `miniinit health` run inside, whoever runs
+// them.
+func stage2Env(control string) []string {
 	env := []string{
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"HOME=/root",
 		"container=minispawn",
+	}
+	if control != "" {
+		env = append(env, "MINIINIT_CONTROL="+control)
 	}
 	if t := os.Getenv("TERM"); t != "" {
 		env = append(env, "TERM="+t)

@@ -52,6 +52,10 @@ func stage2Main() {
 //     whose upper layer is a tmpfs of this namespace; an ephemeral root is
 //     a fresh tmpfs, filled with the listed host binaries and their
 //     libraries.
+//     A user's directory gets nothing created in it: a read-only one
+//     that lacks mount targets became an overlay in the plan, a writable
+//     one gets stand-ins (tmpfs mounts mirroring a directory by binds)
+//     where it lacks them.
 //  4. Mount /proc, /sys, /dev and the rest inside the root, with targets
 //     resolved inside it so a planted symlink cannot redirect a mount.
 //  5. Set the hostname; 6. bring the loopback device up.
@@ -120,9 +124,15 @@ func stage2() error {
 	} else if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return &mounts.Error{Op: "bind", Source: root, Target: root, Err: errnoErr(err)}
 	}
+	// 3a. The user's directory gets nothing created in it: the targets
+	// it lacks go on stand-ins (plan.go).
+	protect, err := standIns(&plan, root)
+	if err != nil {
+		return err
+	}
 
 	// 4. Mounts inside the root.
-	if err := mounts.Apply(root, plan.Mounts); err != nil {
+	if err := mounts.ApplyProtected(root, plan.Mounts, protect); err != nil {
 		return err
 	}
 
@@ -164,8 +174,30 @@ func stage2() error {
 	}
 	argv := append([]string{"miniinit"}, plan.InitArgs...)
 	initPath := "/proc/self/fd/" + strconv.Itoa(fdInit)
-	err := unix.Exec(initPath, argv, os.Environ())
+	err = unix.Exec(initPath, argv, os.Environ())
 	return fmt.Errorf("exec miniinit (%s): %w", initPath, errnoErr(err))
+}
+
+// standIns covers the directories of a user's root that lack mount
+// targets with stand-ins, and returns the mounts that reach the user's
+// files, where Apply must create nothing.
+func standIns(plan *Plan, root string) ([]uint64, error) {
+	if !plan.Root.Protect || plan.Root.Overlay {
+		return nil, nil
+	}
+	id, err := mounts.MountID(root)
+	if err != nil {
+		return nil, err
+	}
+	protect := []uint64{id}
+	for _, d := range plan.Root.Missing.Dirs {
+		ids, err := mounts.StandIn(root, d)
+		if err != nil {
+			return nil, err
+		}
+		protect = append(protect, ids...)
+	}
+	return protect, nil
 }
 
 // loopbackUp sets IFF_UP on lo, the only device in a new network

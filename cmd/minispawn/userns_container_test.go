@@ -220,7 +220,7 @@ $bb cat /host/secret 2>/dev/null && echo host-read || echo host-read-denied
 $bb chown 0:0 /host/secret 2>/dev/null && echo host-chown || echo host-chown-denied
 $bb chmod 666 /host/secret 2>/dev/null && echo host-chmod || echo host-chmod-denied
 echo made >/host/drop/made && $bb stat -c 'owner %u:%g %n' /host/drop/made
-echo made >/rootmade && echo root-write
+echo made >/bin/rootmade && echo root-write
 exit 4
 `
 	before := snapshotHost(t)
@@ -265,7 +265,9 @@ args = ["-c", %q]
 	}{
 		{filepath.Join(host, "secret"), 0, 0o600},
 		{filepath.Join(drop, "made"), base, 0},
-		{filepath.Join(root, "rootmade"), 0, 0},
+		// In /bin: the bare root gets a stand-in for / (no /proc...), where
+		// a name made directly in / is the stand-in's.
+		{filepath.Join(root, "bin", "rootmade"), 0, 0},
 	} {
 		var st unix.Stat_t
 		if err := unix.Stat(f.path, &st); err != nil {
