@@ -197,7 +197,7 @@ func TestAttackOverwriteHostBinariesFails(t *testing.T) {
 
 func TestAttackTIOCSTIIntoCallersTerminalFails(t *testing.T) {
 	roottest.Require(t)
-	term, err := openConsole()
+	term, err := openPTY("/dev/ptmx")
 	if err != nil {
 		t.Fatal(err)
 	}

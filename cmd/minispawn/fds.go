@@ -17,7 +17,9 @@ import "strconv"
 //	7+n        child -> parent: a setup error; EOF means miniinit was
 //	           exec'd
 //	8+n        the idmapped root tree, with a user namespace
-//	           (userns_linux.go)
+//	           (userns_linux.go); closed without one
+//	9+n        with -t, the socket over which the second stage sends the
+//	           master of the pty it made (tty_linux.go)
 //
 // The sockets go first because their numbers are fixed by the protocol;
 // the configuration and the channel follow because miniinit keeps them
@@ -31,11 +33,12 @@ var (
 	fdSync     = 6
 	fdErr      = 7
 	fdRootTree = 8
+	fdConsole  = 9
 )
 
 // setListenFDs numbers the descriptors for n sockets before them.
 func setListenFDs(n int) {
-	fdConfig, fdHost, fdInit, fdSync, fdErr, fdRootTree = 3+n, 4+n, 5+n, 6+n, 7+n, 8+n
+	fdConfig, fdHost, fdInit, fdSync, fdErr, fdRootTree, fdConsole = 3+n, 4+n, 5+n, 6+n, 7+n, 8+n, 9+n
 }
 
 // miniinitTakesHostFD says whether miniinit is given its end of the

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/minispawn/minispawn/cgroup"
 	"github.com/minispawn/minispawn/config"
 	"github.com/minispawn/minispawn/init/confine"
@@ -43,8 +45,10 @@ type Plan struct {
 	// `miniinit ctl` and `miniinit health` inside find it with no flag.
 	Control string
 	// TTY gives the container a pseudo-terminal of its own as stdio and
-	// controlling terminal.
-	TTY bool
+	// controlling terminal, from its own devpts; TTYSize is the caller's
+	// window size when the plan is sent.
+	TTY     bool
+	TTYSize unix.Winsize
 	// Confine is applied last, right before miniinit is executed, so
 	// miniinit and every workload inherit it.
 	Confine confine.Spec
@@ -208,7 +212,7 @@ func (p *Plan) String() string {
 		w("8. / stays read-write")
 	}
 	if p.TTY {
-		w("8a. stdio: a new pty (controlling terminal of the container's session); the caller's terminal goes raw until exit")
+		w("8a. stdio: a new pty from the container's own devpts (controlling terminal of the container's session, /dev/pts/N inside); the caller's terminal goes raw until exit")
 	}
 	w("9. confine (every process of the container inherits this):")
 	for _, line := range strings.Split(strings.TrimRight(p.Confine.String(), "\n"), "\n") {

@@ -35,8 +35,8 @@ func TestDescriptorNumbering(t *testing.T) {
 	t.Cleanup(func() { setListenFDs(0) })
 	for _, n := range []int{0, 1, 3} {
 		setListenFDs(n)
-		if fdConfig != 3+n || fdHost != 4+n || fdInit != 5+n || fdSync != 6+n || fdErr != 7+n || fdRootTree != 8+n {
-			t.Errorf("n=%d: config %d host %d init %d sync %d err %d tree %d", n, fdConfig, fdHost, fdInit, fdSync, fdErr, fdRootTree)
+		if fdConfig != 3+n || fdHost != 4+n || fdInit != 5+n || fdSync != 6+n || fdErr != 7+n || fdRootTree != 8+n || fdConsole != 9+n {
+			t.Errorf("n=%d: config %d host %d init %d sync %d err %d tree %d console %d", n, fdConfig, fdHost, fdInit, fdSync, fdErr, fdRootTree, fdConsole)
 		}
 		args := strings.Join(initArgs("app.toml"), " ")
 		if want := fmt.Sprintf("--config-fd %d --config-name app.toml", 3+n); !strings.HasPrefix(args, want) {

@@ -259,16 +259,21 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	// The cgroup namespace is unshared by the child itself, step 6.
 	flags &^= unix.CLONE_NEWCGROUP
 
-	var tty *console
+	// With -t the second stage makes the pty in the container's devpts
+	// and sends its master back on this channel (tty_linux.go); the
+	// caller's stdio is the second stage's only until then.
 	stdio := []*os.File{os.Stdin, os.Stdout, os.Stderr}
+	var ttyCh, ttyChild *os.File
 	if plan.TTY {
-		if tty, err = openConsole(); err != nil {
+		if ttyCh, ttyChild, err = consoleChannel(); err != nil {
 			return 0, err
 		}
-		defer tty.finish()
+		defer ttyCh.Close()
+		defer ttyChild.Close()
 		// The size is right before the first process looks at it.
-		tty.resize()
-		stdio = []*os.File{tty.slave, tty.slave, tty.slave}
+		if ws, err := unix.IoctlGetWinsize(int(os.Stdin.Fd()), unix.TIOCGWINSZ); err == nil {
+			plan.TTYSize = *ws
+		}
 	}
 	// When stdout is the journal, the container's lines become entries
 	// named after their workloads (journalrelay_linux.go).
@@ -299,18 +304,19 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 			// A session of its own: the container has no controlling
 			// terminal, so nothing inside can inject input into the
 			// caller's (TIOCSTI), and terminal signals reach it only
-			// through minispawn. With -t, the session's controlling
-			// terminal is the container's own pty.
-			Setsid:  true,
-			Setctty: plan.TTY,
-			Ctty:    0,
+			// through minispawn. With -t, the second stage makes the
+			// container's own pty the session's controlling terminal.
+			Setsid: true,
 		},
 	}
 	// User namespace: maps and credentials (userns_linux.go); the
 	// idmapped root, if any, becomes fdRootTree.
 	applyUserNS(cmd.SysProcAttr, plan.UserNS)
-	if rootTree != nil {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, rootTree)
+	if rootTree != nil || ttyChild != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, rootTree) // nil: closed
+	}
+	if ttyChild != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, ttyChild)
 	}
 	// On cgroup v2 the child is born inside the container's cgroup
 	// (clone3 with CLONE_INTO_CGROUP, Linux 5.7+): not one instruction of
@@ -352,8 +358,8 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	for _, f := range plan.Listen.files {
 		f.Close()
 	}
-	if tty != nil {
-		tty.slave.Close()
+	if ttyChild != nil {
+		ttyChild.Close()
 	}
 	if err != nil {
 		return 0, fmt.Errorf("clone into namespaces %v: %w", plan.Namespaces, err)
@@ -401,6 +407,14 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 		return abort(err)
 	} else if err != nil {
 		return 0, err
+	}
+	// The container's pty, sent before miniinit's exec (tty_linux.go).
+	var tty *console
+	if plan.TTY {
+		if tty, err = receiveConsole(ttyCh); err != nil {
+			return abort(err)
+		}
+		defer tty.finish()
 	}
 	// forward passes one signal on to the container (step 8).
 	forward := func(s os.Signal) {

@@ -62,7 +62,9 @@ func stage2Main() {
 //  7. pivot_root into the root and detach the old one: unlike chroot, no
 //     path leads back to the host's tree.
 //  8. Remount the root read-only if asked (after pivot_root, which needs
-//     the mounts made in steps 3–4).
+//     the mounts made in steps 3–4). With -t, allocate the pty from the
+//     container's devpts, now at /dev/pts, and send its master to
+//     minispawn.
 //  9. Confine: rlimits, capabilities, no_new_privs and seccomp, on this
 //     thread, last, because each step before needed the privileges this
 //     one takes away (mounting, above all) and execve keeps exactly the
@@ -154,6 +156,13 @@ func stage2() error {
 	// 8. Read-only root.
 	if plan.Root.ReadOnly {
 		if err := mounts.RemountReadOnly("/"); err != nil {
+			return err
+		}
+	}
+
+	// 8a. With -t, the pty, from the container's own devpts.
+	if plan.TTY {
+		if err := containerPTY(fdConsole, plan.TTYSize); err != nil {
 			return err
 		}
 	}

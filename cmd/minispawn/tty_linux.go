@@ -11,11 +11,12 @@ import (
 )
 
 // console is the pseudo-terminal a container gets with -t: the workload's
-// stdio is the pty's slave side, and minispawn relays between the slave's
-// master and the caller's own terminal, which it puts in raw mode so that
+// stdio is the pty's slave side, and minispawn relays between its master
+// and the caller's own terminal, which it puts in raw mode so that
 // every key (^C included) reaches the container's line discipline and
 // the container's foreground process gets the signal.
 type console struct {
+	// slave is set only between openPTY and its hand-over.
 	master, slave *os.File
 	// restore puts the caller's terminal back as it was; nil when stdin
 	// is not a terminal.
@@ -23,14 +24,15 @@ type console struct {
 	copied  sync.WaitGroup
 }
 
-// openConsole allocates a pty. The slave is opened from the master with
-// TIOCGPTPEER rather than by path, so no /dev/pts lookup can be raced.
-func openConsole() (*console, error) {
-	mfd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+// openPTY allocates a pty from the multiplexer at ptmx. The slave is
+// opened from the master with TIOCGPTPEER rather than by path, so no
+// /dev/pts lookup can be raced.
+func openPTY(ptmx string) (*console, error) {
+	mfd, err := unix.Open(ptmx, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open /dev/ptmx: %w", errnoErr(err))
+		return nil, fmt.Errorf("open %s: %w", ptmx, errnoErr(err))
 	}
-	master := os.NewFile(uintptr(mfd), "/dev/ptmx")
+	master := os.NewFile(uintptr(mfd), ptmx)
 	if err := unix.IoctlSetPointerInt(mfd, unix.TIOCSPTLCK, 0); err != nil {
 		master.Close()
 		return nil, fmt.Errorf("unlock pty: %w", errnoErr(err))
@@ -43,9 +45,77 @@ func openConsole() (*console, error) {
 	return &console{master: master, slave: os.NewFile(sfd, "pty slave")}, nil
 }
 
+// containerPTY is the second stage's part of -t, after pivot_root: the pty
+// comes from the container's own devpts instance, so that inside, `tty`
+// names it and /dev/pts lists it. The slave becomes the session's
+// controlling terminal and stdin, stdout and stderr, with the caller's
+// window size; the master goes to minispawn over sock (fdConsole) and is
+// closed here, so nothing in the container holds it.
+func containerPTY(sock int, size unix.Winsize) error {
+	c, err := openPTY("/dev/pts/ptmx")
+	if err != nil {
+		return err
+	}
+	defer c.master.Close()
+	defer c.slave.Close()
+	sfd := int(c.slave.Fd())
+	if size.Row != 0 || size.Col != 0 {
+		if err := unix.IoctlSetWinsize(sfd, unix.TIOCSWINSZ, &size); err != nil {
+			return fmt.Errorf("set the pty's window size: %w", errnoErr(err))
+		}
+	}
+	// This process leads a session of its own (Setsid at the clone) and
+	// has no controlling terminal yet.
+	if err := unix.IoctlSetInt(sfd, unix.TIOCSCTTY, 0); err != nil {
+		return fmt.Errorf("make the pty the controlling terminal: %w", errnoErr(err))
+	}
+	for fd := 0; fd <= 2; fd++ {
+		if err := unix.Dup3(sfd, fd, 0); err != nil {
+			return fmt.Errorf("pty as fd %d: %w", fd, errnoErr(err))
+		}
+	}
+	if err := unix.Sendmsg(sock, []byte{0}, unix.UnixRights(int(c.master.Fd())), nil, 0); err != nil {
+		return fmt.Errorf("send the pty to minispawn: %w", errnoErr(err))
+	}
+	return unix.Close(sock)
+}
+
+// consoleChannel is the socket pair over which the second stage sends the
+// pty's master (containerPTY); the child's end becomes fdConsole.
+func consoleChannel() (parent, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair for the pty: %w", errnoErr(err))
+	}
+	return os.NewFile(uintptr(fds[0]), "pty channel"), os.NewFile(uintptr(fds[1]), "pty channel (child)"), nil
+}
+
+// receiveConsole takes the master the second stage sent. It was sent
+// before miniinit's exec, which the caller has seen: it is waiting, and
+// nothing here blocks.
+func receiveConsole(ch *os.File) (*console, error) {
+	oob := make([]byte, unix.CmsgSpace(4))
+	_, oobn, _, _, err := unix.Recvmsg(int(ch.Fd()), make([]byte, 1), oob, unix.MSG_DONTWAIT|unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("receive the container's pty: %w", errnoErr(err))
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return nil, fmt.Errorf("receive the container's pty: no descriptor in the message (%v)", err)
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return nil, fmt.Errorf("receive the container's pty: want one descriptor, got %d (%v)", len(fds), err)
+	}
+	return &console{master: os.NewFile(uintptr(fds[0]), "container pty")}, nil
+}
+
 // start makes the caller's terminal raw (when stdin is one), copies the
-// window size, and starts relaying. Call it after the container started,
-// with the parent's copy of the slave closed.
+// window size, and starts relaying. Call it after the container started;
+// minispawn never holds the slave.
 func (c *console) start() error {
 	in := int(os.Stdin.Fd())
 	if old, err := unix.IoctlGetTermios(in, unix.TCGETS); err == nil {

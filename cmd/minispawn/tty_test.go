@@ -39,10 +39,11 @@ func (o *termOutput) waitFor(t *testing.T, want string, timeout time.Duration) {
 }
 
 // TestTTY runs `minispawn -t` on a terminal of the test's own (a pty whose
-// slave is minispawn's controlling terminal, as a person's would be).
+// slave is minispawn's controlling terminal, as a person's would be). The
+// container's terminal is a pty of its own devpts: `tty` prints its name.
 func TestTTY(t *testing.T) {
 	roottest.Require(t)
-	term, err := openConsole()
+	term, err := openPTY("/dev/ptmx")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +60,7 @@ func TestTTY(t *testing.T) {
 
 	root := busyboxRoot(t)
 	script := `[ -t 0 ] && echo "is-a-tty"; echo "size $(busybox stty size)"; ` +
+		`echo "name $(busybox tty)"; echo "pts" $(busybox ls /dev/pts); ` +
 		`trap 'echo "resized $(busybox stty size)"' WINCH; trap 'echo caught-int; exit 9' INT; ` +
 		`echo ready; while :; do busybox sleep 0.05; done`
 	cmd := exec.Command(filepath.Join(binDir, "minispawn"), "run", "-t", "--rootfs", root, "--name", containerName(t),
@@ -88,6 +90,10 @@ func TestTTY(t *testing.T) {
 	out.waitFor(t, "ready", 30*time.Second)
 	out.waitFor(t, "is-a-tty", time.Second)
 	out.waitFor(t, "size 33 77", time.Second)
+	// The pty is the container's own, from its devpts: `tty` names it,
+	// and /dev/pts lists it beside ptmx.
+	out.waitFor(t, "name /dev/pts/0", time.Second)
+	out.waitFor(t, "pts 0 ptmx", time.Second)
 
 	// While the container runs, the caller's terminal is raw.
 	during, err := unix.IoctlGetTermios(sfd, unix.TCGETS)
