@@ -4,6 +4,9 @@
 GO        ?= go
 BIN       := bin
 GOFLAGS_STATIC := -trimpath -ldflags='-s -w -buildid='
+# miniinit's own entry point reads the signal state it was started with
+# before the Go runtime changes it (init/pid1/inherit.go).
+MINIINIT_ENTRY := -E=miniinit_rt0
 export CGO_ENABLED := 0
 
 .PHONY: all build demo test deps check unit fuzz bench clean
@@ -11,7 +14,7 @@ export CGO_ENABLED := 0
 all: build
 
 build:
-	$(GO) build $(GOFLAGS_STATIC) -o $(BIN)/miniinit ./cmd/miniinit
+	$(GO) build -trimpath -ldflags='-s -w -buildid= $(MINIINIT_ENTRY)' -o $(BIN)/miniinit ./cmd/miniinit
 	$(GO) build $(GOFLAGS_STATIC) -o $(BIN)/minispawn ./cmd/minispawn
 
 demo: build

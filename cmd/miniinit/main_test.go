@@ -37,7 +37,7 @@ func testMain(m *testing.M) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	build := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-ldflags=-s -w", "-o", miniinitBin, ".")
+	build := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-ldflags=-s -w "+pid1.EntryLDFlag, "-o", miniinitBin, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build miniinit: %v\n%s", err, out)

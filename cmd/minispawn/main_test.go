@@ -12,12 +12,21 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/minispawn/minispawn/init/pid1"
+	"github.com/minispawn/minispawn/init/roottest"
 )
 
 // binDir holds minispawn and miniinit built static for this test run.
 var binDir string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(sigconfEnv) != "" {
+		os.Unsetenv(sigconfEnv)
+		err := roottest.ExecWithSignals(sigconfIgnored, sigconfBlocked, os.Args[1], os.Args[1:], os.Environ())
+		fmt.Fprintln(os.Stderr, "sigconf:", err)
+		os.Exit(1)
+	}
 	// MINISPAWN_TEST_BINDIR names prebuilt static miniinit and minispawn,
 	// for a machine without a Go toolchain (the VM test tier). They are
 	// used as they are, and left in place.
@@ -43,7 +52,11 @@ func TestMain(m *testing.M) {
 
 func buildBinaries(dir string) error {
 	for _, pkg := range []string{"miniinit", "minispawn"} {
-		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, pkg), "../"+pkg)
+		args := []string{"build", "-trimpath", "-o", filepath.Join(dir, pkg)}
+		if pkg == "miniinit" {
+			args = append(args, "-ldflags="+pid1.EntryLDFlag)
+		}
+		cmd := exec.Command("go", append(args, "../"+pkg)...)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("go build %s: %v\n%s", pkg, err, out)

@@ -125,6 +125,7 @@ func maybeExecShim(args []string) {
 	if err := confine.Apply(spec); err != nil {
 		fail(ExitNotExecutable, err)
 	}
+	env = takeAndApplySigState(env)
 	err := unix.Exec(path, argv, env)
 	fail(startErrorCode(err), sysErr("exec "+path, err))
 }

@@ -73,7 +73,11 @@ func buildStatic(out, pkg string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-o", out, pkg)
+	args := []string{"build", "-trimpath", "-o", out}
+	if strings.HasSuffix(pkg, "/cmd/miniinit") {
+		args = append(args, "-ldflags="+EntryLDFlag)
+	}
+	cmd := exec.CommandContext(ctx, goBin, append(args, pkg)...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)

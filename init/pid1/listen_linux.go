@@ -3,6 +3,7 @@ package pid1
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -43,11 +44,16 @@ const selfExe = "/proc/self/exe"
 // mechanism.
 func MaybeListenShim(args []string) {
 	maybeExecShim(args)
-	if len(args) < 3 || args[0] != listenShimArg0 {
+	if len(args) < 3 || (args[0] != listenShimArg0 && args[0] != startShimArg0) {
 		return
 	}
+	runtime.LockOSThread() // for good: the mask set for exec is this thread's
 	path, argv := args[1], args[2:]
-	env := workloadEnv(os.Environ(), []string{"LISTEN_PID=" + strconv.Itoa(os.Getpid())})
+	env := os.Environ()
+	if args[0] == listenShimArg0 {
+		env = workloadEnv(env, []string{"LISTEN_PID=" + strconv.Itoa(os.Getpid())})
+	}
+	env = takeAndApplySigState(env)
 	err := unix.Exec(path, argv, env)
 	// Past this point the process is the workload that failed to start:
 	// report it the way a failed exec is reported, with 126 or 127.
@@ -59,4 +65,27 @@ func MaybeListenShim(args []string) {
 // shimArgv is the argv that makes a child run the shim for path and argv.
 func shimArgv(path string, argv []string) []string {
 	return append([]string{listenShimArg0, path}, argv...)
+}
+
+// startShimArg0 marks miniinit executed as the shim for nothing but the
+// signal state (inherit.go): the same shim, without LISTEN_PID.
+const startShimArg0 = "miniinit:start"
+
+// startShimArgv is the argv that makes a child run the start shim.
+func startShimArgv(path string, argv []string) []string {
+	return append([]string{startShimArg0, path}, argv...)
+}
+
+// takeAndApplySigState applies the signal state that signalsEnv in env
+// carries, and returns env without it. A malformed value is reported and
+// ignored: the workload still starts.
+func takeAndApplySigState(env []string) []string {
+	env, st, ok, err := takeSigState(env)
+	if err != nil {
+		_, _ = unix.Write(2, []byte(fmt.Sprintf("miniinit: level=WARN msg=\"start workload\" err=%q\n", err.Error())))
+	}
+	if ok && err == nil {
+		applySigState(st)
+	}
+	return env
 }

@@ -37,6 +37,7 @@ type loop struct {
 	devNull  int       // /dev/null for StdinNull workloads, -1 when missing
 	listen   listenFDs // socket-activation descriptors for the main workload
 	shimOK   bool      // the LISTEN_PID shim can run (/proc/self/exe works)
+	startSig sigState  // what workloads inherit of signals (inherit.go)
 	tty      bool      // the main workload takes the terminal's foreground
 	ttyIn    bool      // miniinit's stdin is a terminal
 	out      *outputMux

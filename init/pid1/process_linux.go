@@ -125,6 +125,9 @@ func (l *loop) spawn(p *process) (int, error) {
 			listenShim = l.shimOK
 		}
 	}
+	// The shims apply the inherited ignored set (which a fork from Go
+	// cannot pass on) and the mask just before they execute the command.
+	shim := true
 	switch {
 	case w.confined():
 		// The exec stage sets LISTEN_PID too, when it applies.
@@ -133,6 +136,13 @@ func (l *loop) spawn(p *process) (int, error) {
 		}
 	case listenShim:
 		argv, path = shimArgv(path, argv), selfExe
+	case l.startSig.ignored != 0:
+		argv, path = startShimArgv(path, argv), selfExe
+	default:
+		shim = false
+	}
+	if shim && !l.startSig.zero() {
+		env = append(env, signalsEnv+"="+l.startSig.String())
 	}
 	if w.Policy.Ready.Kind == supervise.ReadyFD {
 		wr, err := l.readyPipe(w.Name, p.run)
@@ -146,9 +156,12 @@ func (l *loop) spawn(p *process) (int, error) {
 		files[w.ReadyFD] = wr.Fd()
 	}
 	attr := &syscall.ProcAttr{Dir: dir, Env: env, Files: files, Sys: sys}
+	forkExec := func() (int, error) {
+		return withThreadMask(l.startSig.blocked, func() (int, error) { return syscall.ForkExec(path, argv, attr) })
+	}
 	if fd, ok := l.cgroupFD(w.Name, p.run); ok {
 		sys.UseCgroupFD, sys.CgroupFD = true, fd
-		pid, err := syscall.ForkExec(path, argv, attr)
+		pid, err := forkExec()
 		if !errors.Is(err, unix.ENOSYS) {
 			return pid, err
 		}
@@ -159,7 +172,7 @@ func (l *loop) spawn(p *process) (int, error) {
 		l.cgroups = nil
 		sys.UseCgroupFD, sys.CgroupFD = false, 0
 	}
-	return syscall.ForkExec(path, argv, attr)
+	return forkExec()
 }
 
 // env builds a workload's environment: miniinit's, then its env files in

@@ -192,6 +192,11 @@ func setup(opts Options, log *slog.Logger, logw *logWriter, stdio []uintptr) (*l
 			log.Warn("cannot set LISTEN_PID for the main workload (needs /proc/self/exe); passing the descriptors without it")
 		}
 	}
+	l.startSig = l.workloadSignals()
+	if l.startSig.ignored != 0 && !(l.procOK && unix.Access(selfExe, unix.X_OK) == nil) {
+		log.Warn("workloads cannot inherit the signals miniinit was started with ignored (needs /proc/self/exe)", "signals", l.startSig.String())
+		l.startSig.ignored = 0
+	}
 
 	// 8. Terminal: the main workload takes the foreground only if
 	//    miniinit holds it (tini's job control, without stealing the

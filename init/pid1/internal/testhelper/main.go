@@ -31,6 +31,10 @@
 //	                           mid-line): see LongLine
 //	ids FILE                   write its uid, gid, groups, umask, nofile
 //	                           limits, no_new_privs and bounding set to FILE
+//	sigconf IGN BLK PROG ARGS  execute PROG with ARGS (argv[0] included)
+//	                           with exactly the signals IGN ignored and BLK
+//	                           blocked (comma-separated numbers), as tini's
+//	                           sigconf test starts tini
 //
 // Test files are written whole and renamed into place, so a test polling
 // for them never reads half of one.
@@ -52,6 +56,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/minispawn/minispawn/init/roottest"
 )
 
 func main() {
@@ -62,6 +68,8 @@ func main() {
 	switch os.Args[1] {
 	case "record":
 		record(args)
+	case "sigconf":
+		sigconf(args)
 	case "orphans":
 		n, err := strconv.Atoi(arg(args, 0))
 		if err != nil {
@@ -190,6 +198,25 @@ func record(args []string) {
 			fail("%v", err)
 		}
 	}
+}
+
+// sigconf executes args[2] (argv args[3:]) with the signals listed in
+// args[0] ignored and those in args[1] blocked, and no others.
+func sigconf(args []string) {
+	if len(args) < 3 {
+		fail("usage: sigconf IGN BLK PROG ARGV0 ARGS...")
+	}
+	list := func(s string) []unix.Signal {
+		var out []unix.Signal
+		for _, f := range strings.Split(s, ",") {
+			if n, err := strconv.Atoi(f); err == nil {
+				out = append(out, unix.Signal(n))
+			}
+		}
+		return out
+	}
+	err := roottest.ExecWithSignals(list(args[0]), list(args[1]), args[2], args[3:], os.Environ())
+	fail("exec %s: %v", args[2], err)
 }
 
 // orphans makes n orphans: each is forked by a child that exits at once,
