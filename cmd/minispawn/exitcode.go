@@ -12,6 +12,9 @@ const (
 	exitSetup = 125
 	// exitUsage: the command line itself was wrong.
 	exitUsage = 2
+	// exitAbort: SIGABRT (systemd's watchdog) ended the container, as a
+	// death by SIGABRT would read, without the Go runtime's dump.
+	exitAbort = 128 + int(syscall.SIGABRT)
 )
 
 // statusCode turns the container's wait status into minispawn's exit code:

@@ -3,6 +3,9 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -133,4 +136,52 @@ func TestFailCodeUnderService(t *testing.T) {
 			checkNothingLeft(t, before, name, marker)
 		})
 	}
+}
+
+// TestWatchdogAbort: systemd's watchdog ends a unit whose pings stopped
+// (its PID 1 hung) with SIGABRT. minispawn logs one error line instead of
+// the Go runtime's crash dump, kills the container and removes its
+// cgroups (v1 ones included), so the next start finds nothing to clean.
+func TestWatchdogAbort(t *testing.T) {
+	roottest.Require(t)
+	name := containerName(t)
+	before := snapshotHost(t)
+	rec := newNotifyRecorder(t)
+	cfg := failConfig(t, name, fmt.Sprintf("1001.%d", rand.IntN(1e9)), "", "", "")
+	cmd, out := startService(t, cfg, rec, "WATCHDOG_USEC=400000")
+	rec.until(t, "READY=1", 30*time.Second)
+	// The hang: miniinit stops answering, so the pings stop.
+	// The thread that cloned it is its parent: any of minispawn's.
+	var kids []byte
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", cmd.Process.Pid))
+	for _, f := range tasks {
+		b, _ := os.ReadFile(f)
+		kids = append(kids, b...)
+	}
+	init, _ := strconv.Atoi(strings.Fields(string(kids) + " 0")[0])
+	if init == 0 {
+		t.Fatalf("miniinit's pid not found among minispawn's children")
+	}
+	syscall.Kill(init, syscall.SIGSTOP)
+	time.Sleep(time.Second)
+	if err := cmd.Process.Signal(syscall.SIGABRT); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitAbort {
+		t.Errorf("exit %d, want %d\n%s", code, exitAbort, out)
+	}
+	var abortLines []string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.Contains(line, "SIGABRT") {
+			abortLines = append(abortLines, line)
+		}
+	}
+	if len(abortLines) != 1 || !strings.HasPrefix(abortLines[0], "minispawn: error: aborted by SIGABRT") {
+		t.Errorf("want one error line about SIGABRT, got %q", abortLines)
+	}
+	if strings.Contains(out.String(), "goroutine ") {
+		t.Errorf("a Go trace:\n%s", out)
+	}
+	checkNothingLeft(t, before, name, "")
 }

@@ -32,6 +32,8 @@ import (
 //     not started, and it begins its shutdown at once). A second one
 //     does not wait: the container is killed, as a second one SIGKILLs a
 //     running container.
+//   - SIGABRT (systemd's watchdog) is never held: at any point it ends
+//     the setup, the container killed, with exitAbort (abortMessage).
 //   - Every other signal is held and sent afterwards, in order.
 
 // interrupted is a setup cut short by a signal to minispawn: nothing ran,
@@ -40,10 +42,18 @@ import (
 type interrupted struct{ sig unix.Signal }
 
 func (e *interrupted) Error() string {
+	if e.sig == unix.SIGABRT {
+		return abortMessage
+	}
 	return fmt.Sprintf("setup interrupted by %s: the container was removed before its workloads started", unix.SignalName(e.sig))
 }
 
-func (e *interrupted) code() int { return 0 }
+func (e *interrupted) code() int {
+	if e.sig == unix.SIGABRT {
+		return exitAbort
+	}
+	return 0
+}
 
 // startup is what awaitInit watches.
 type startup struct {
@@ -72,6 +82,9 @@ func (st *startup) poll() error {
 	for {
 		select {
 		case s := <-st.sigs:
+			if s == unix.SIGABRT {
+				return &interrupted{unix.SIGABRT}
+			}
 			if s == unix.SIGINT || s == unix.SIGTERM {
 				st.onStop(s)
 				return &interrupted{s.(unix.Signal)}
@@ -129,6 +142,9 @@ func (st *startup) awaitInit() (held []os.Signal, ended bool, err error) {
 			}
 			return held, true, nil
 		case s := <-st.sigs:
+			if s == unix.SIGABRT {
+				return nil, false, &interrupted{unix.SIGABRT}
+			}
 			if s != unix.SIGINT && s != unix.SIGTERM {
 				held = append(held, s)
 				continue

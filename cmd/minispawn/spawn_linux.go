@@ -97,6 +97,9 @@ func runContainer(o *options, log *slog.Logger) int {
 	code, err := spawn(plan, data, log)
 	var intr *interrupted
 	switch {
+	case errors.As(err, &intr) && intr.sig == unix.SIGABRT:
+		log.Error(intr.Error())
+		return intr.code()
 	case errors.As(err, &intr):
 		log.Warn(intr.Error())
 		return intr.code()
@@ -157,8 +160,10 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	}
 
 	// 1. Signals.
+	// SIGABRT too, which is never forwarded: it is systemd's watchdog
+	// signal (abortContainer).
 	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, forwarded...)
+	signal.Notify(sigs, append(slices.Clone(forwarded), unix.SIGABRT)...)
 	defer signal.Stop(sigs)
 	// 1a. The service manager (notify_linux.go): status lines, the
 	// watchdog (minispawn pings while it sets up), READY=1 later.
@@ -449,6 +454,13 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	for {
 		select {
 		case s := <-sigs:
+			if s == unix.SIGABRT {
+				log.Error(abortMessage)
+				cmd.Process.Kill()
+				<-waited
+				sd.exited("killed after SIGABRT")
+				return exitAbort, nil
+			}
 			// STOPPING=1 on SIGTERM; SIGHUP becomes a reload over the
 			// channel when there is one (notify_linux.go).
 			if sd.onSignal(s) {
@@ -471,6 +483,14 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 		}
 	}
 }
+
+// abortMessage is the one line minispawn logs when SIGABRT comes, which
+// is what systemd sends when WatchdogSec= passes without a ping (minispawn
+// pings only while the container's init answers its heartbeats). Caught,
+// it ends the container with SIGKILL and the usual cleanup (cgroups
+// removed, v1 ones too) instead of the Go runtime's crash dump, so the
+// next start finds nothing to clean.
+const abortMessage = "aborted by SIGABRT (systemd's watchdog signal: the container's init stopped answering heartbeats); killing the container"
 
 // leftoverWait bounds how long step 4 waits for the processes of a
 // container whose minispawn was SIGKILLed: the kernel ends them soon after
