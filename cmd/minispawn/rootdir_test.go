@@ -39,14 +39,22 @@ func copyInto(t *testing.T, src, dst string) {
 // TestRootDirLeftUnchanged: the issue's scenario. A busybox root without
 // /proc, /sys, /dev or /run, with [[mount]] targets it lacks (/data,
 // /deep/a/b, /etc/f.txt beside an existing /etc/hostname): after a run,
-// writable and read-only, and after a SIGKILL of miniinit, the directory
+// writable and read-only, with a user namespace too, and after a SIGKILL
+// of miniinit, the directory
 // is exactly as it was (paths, modes, sizes, mtimes), while inside the
 // container every mount was where the plan put it.
 func TestRootDirLeftUnchanged(t *testing.T) {
 	roottest.Require(t)
-	for _, mode := range []string{"writable", "readonly", "sigkill"} {
+	for _, mode := range []string{"writable", "readonly", "sigkill", "userns", "userns-readonly"} {
 		t.Run(mode, func(t *testing.T) {
 			root := busyboxRoot(t)
+			if strings.HasPrefix(mode, "userns") {
+				// Root inside must reach the root: an idmapped mount of
+				// a 0700 temporary directory is not enough.
+				if err := os.Chmod(filepath.Dir(root), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if err := os.Mkdir(filepath.Join(root, "etc"), 0o755); err != nil {
 				t.Fatal(err)
 			}
@@ -62,11 +70,14 @@ func TestRootDirLeftUnchanged(t *testing.T) {
 			before := treeDigest(t, root)
 			time.Sleep(20 * time.Millisecond)
 
-			keys := ""
-			if mode == "readonly" {
+			keys, tables := "", ""
+			if strings.HasSuffix(mode, "readonly") {
 				keys = "readonly = true"
 			}
-			tables := fmt.Sprintf(`[[mount]]
+			if strings.HasPrefix(mode, "userns") {
+				tables = usernsTable
+			}
+			tables += fmt.Sprintf(`[[mount]]
 type = "tmpfs"
 target = "/data"
 [[mount]]
