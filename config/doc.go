@@ -20,7 +20,9 @@
 //
 //	# Where the root filesystem comes from: exactly one of path and build.
 //	[rootfs]
-//	# An existing directory, used as the root.
+//	# An existing directory, used as the root. minispawn creates nothing
+//	# in it: mount points it lacks go on a tmpfs (README: "The root
+//	# directory stays as it was"); `minispawn check` shows how.
 //	path = "/srv/roots/web"
 //	# Or: host binaries copied into a fresh root with the shared libraries
 //	# they need and the dynamic loader.
@@ -91,7 +93,9 @@
 //	# runtime's own (docker stop -t: 10s by default). Default 8s.
 //	stop_budget = "8s"
 //	# miniinit's control socket (`miniinit ctl`, `miniinit health`):
-//	# absolute, at most 103 bytes. Default /run/miniinit.sock.
+//	# absolute, at most 103 bytes. Default /run/miniinit.sock. Under
+//	# minispawn, /run is a tmpfs of the container's own, so the socket is
+//	# the container's alone; one outside /run is made in the root.
 //	control = "/run/miniinit.sock"
 //	# Send these signals to the listed workloads only (SIGHUP to web as
 //	# a reload). Signals are named "SIGHUP", "HUP", "SIGRTMIN+3" or by

@@ -33,6 +33,15 @@
 // (instead of a bind of the directory onto itself, before step 2): an
 // overlay whose upper layer is a tmpfs of the container's mount namespace.
 //
+// A directory nothing may be created in (a user's root: mount points
+// included) is handled in three steps: FindMissing (pure, from the plan
+// and lookups in the root) names the targets the plan would have to make
+// and the deepest existing directory of each; before step 2, StandIn
+// covers each such directory with a tmpfs that has its entries
+// bind-mounted back, so the mount points can be made beside them; and
+// ApplyProtected, in place of Apply, refuses (EROFS) to create anything on
+// the root's own mounts, should the root have changed since the plan.
+//
 // Seams for later work: Mount can carry id-mapped mounts through a future
 // attribute field, and recursive read-only binds through mount_setattr,
 // without changing Apply's shape.
