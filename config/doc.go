@@ -29,7 +29,8 @@
 //	# build = ["/bin/sh", "/usr/bin/env"]
 //	# With build only: keep the built root here and reuse it while the
 //	# binaries are unchanged. Without it the root lives on a tmpfs and
-//	# goes away with the container.
+//	# goes away with the container. The path must be absent, empty, or a
+//	# cache made by minispawn (manifest.json): anything else is refused.
 //	# cache = "/var/cache/minispawn/web"
 //	# Mount the root read-only. Default false.
 //	readonly = true

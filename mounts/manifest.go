@@ -18,6 +18,9 @@ type Manifest struct {
 	Version  int      `json:"version"`
 	Binaries []string `json:"binaries"`
 	Sources  []Source `json:"sources"` // sorted by Path
+	// Root is, in a cache (BuildCached), the directory beside the
+	// manifest that holds the root built from it.
+	Root string `json:"root,omitempty"`
 }
 
 // Source is one host file or symlink (Link set) that went into a root.

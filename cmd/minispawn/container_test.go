@@ -413,13 +413,14 @@ args = ["-c", "cat /etc/passwd >/dev/null && echo ok"]
 		if res.code != 0 || !strings.Contains(res.stdout, "ok") {
 			t.Fatalf("run %d: exit %d\n%s%s", i, res.code, res.stdout, res.stderr)
 		}
-		st, err := os.Stat(filepath.Join(cache, "rootfs", "bin"))
+		root := cachedRoot(t, cache)
+		st, err := os.Stat(filepath.Join(root, "bin"))
 		if err != nil {
 			t.Fatalf("run %d: cached root missing: %v", i, err)
 		}
 		if i == 0 {
 			defer func(mt time.Time) {
-				st, err := os.Stat(filepath.Join(cache, "rootfs", "bin"))
+				st, err := os.Stat(filepath.Join(root, "bin"))
 				if err == nil && !st.ModTime().Equal(mt) {
 					t.Errorf("cached root was rebuilt although nothing changed")
 				}

@@ -175,9 +175,15 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	st := &startup{sigs: sigs, onStop: func(s os.Signal) { sd.onSignal(s) }}
 
 	// 2. Root filesystem.
-	if err := prepareRoot(plan); err != nil {
+	releaseRoot, err := prepareRoot(plan)
+	if err != nil {
 		return 0, err
 	}
+	defer func() {
+		if err := releaseRoot(); err != nil {
+			log.Warn("release the cached root", "err", err)
+		}
+	}()
 	if err := st.poll(); err != nil {
 		return 0, err
 	}
@@ -511,31 +517,35 @@ func createCgroup(layout *cgroup.Layout, plan *Plan) (*cgroup.Cgroup, error) {
 	}
 }
 
-// prepareRoot does the host-side part of step 2.
-func prepareRoot(plan *Plan) error {
+// prepareRoot does the host-side part of step 2. The function it returns
+// ends the use of a cached root (mounts.CachedRoot.Release), once the
+// container is gone.
+func prepareRoot(plan *Plan) (release func() error, err error) {
+	release = func() error { return nil }
 	switch {
 	case plan.Root.Cache:
-		dir, err := mounts.BuildCached(plan.Root.CacheDir, plan.Root.Build)
+		root, err := mounts.BuildCached(plan.Root.CacheDir, plan.Root.Build)
 		if err != nil {
-			return fmt.Errorf("build cached root in %s: %w", plan.Root.CacheDir, err)
+			return nil, fmt.Errorf("rootfs.cache %s: %w", plan.Root.CacheDir, err)
 		}
-		plan.Root.Dir = dir
+		plan.Root.Dir = root.Dir
+		return root.Release, nil
 	case plan.Root.Dir != "":
 		var st unix.Stat_t
 		if err := unix.Stat(plan.Root.Dir, &st); err != nil {
-			return fmt.Errorf("root filesystem: stat %s: %w", plan.Root.Dir, errnoErr(err))
+			return nil, fmt.Errorf("root filesystem: stat %s: %w", plan.Root.Dir, errnoErr(err))
 		}
 		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-			return fmt.Errorf("root filesystem: %s: %w", plan.Root.Dir, errnoErr(unix.ENOTDIR))
+			return nil, fmt.Errorf("root filesystem: %s: %w", plan.Root.Dir, errnoErr(unix.ENOTDIR))
 		}
 	default:
 		// The staging directory stays empty on the host; the tmpfs on
 		// it exists only in the container's mount namespace.
 		if err := os.MkdirAll(stagingDir, 0o700); err != nil {
-			return fmt.Errorf("staging directory: %w", err)
+			return nil, fmt.Errorf("staging directory: %w", err)
 		}
 	}
-	return nil
+	return release, nil
 }
 
 // stage2Env is the environment of the second stage and of miniinit: a

@@ -156,7 +156,7 @@ args = ["-c", %q]
 				// The cache on disk stays host root's: the mapping is
 				// the mount's, not the files'.
 				var st unix.Stat_t
-				p := filepath.Join(strings.Trim(strings.TrimPrefix(cache, "cache = "), "\"\n"), "rootfs", "etc", "passwd")
+				p := filepath.Join(cachedRoot(t, strings.Trim(strings.TrimPrefix(cache, "cache = "), "\"\n")), "etc", "passwd")
 				if err := unix.Stat(p, &st); err != nil || st.Uid != 0 || st.Gid != 0 {
 					t.Errorf("cached %s: uid %d gid %d (%v), want 0 0", p, st.Uid, st.Gid, err)
 				}
