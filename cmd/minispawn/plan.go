@@ -17,8 +17,8 @@ import (
 var defaultNamespaces = []string{"pid", "mount", "uts", "ipc", "net", "cgroup"}
 
 // stagingDir is where the second stage mounts a tmpfs to build an
-// ephemeral root. The directory itself is created once on the host and
-// stays empty there: the tmpfs lives only in the container's mount
+// ephemeral root. On the host it holds only the name locks (.names,
+// namelock_linux.go): the tmpfs lives only in the container's mount
 // namespace, so it vanishes with the container however the container
 // ends, SIGKILL of minispawn included.
 const stagingDir = "/run/minispawn"

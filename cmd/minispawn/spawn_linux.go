@@ -134,6 +134,9 @@ func findInit(flagPath string) (string, error) {
 //
 // The steps run in this order, each for a reason:
 //
+//  0. The container's name is locked (namelock_linux.go) before anything
+//     else, so that a second start of a running container is refused
+//     before it has touched anything, its cache and cgroup above all.
 //  1. Signals are caught first, so that a SIGTERM or SIGINT during setup
 //     cannot end minispawn before it has cleaned up.
 //  2. The root filesystem is prepared on the host only when it is cached
@@ -158,6 +161,13 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	if os.Geteuid() != 0 {
 		return 0, errors.New("minispawn must run as root (it creates namespaces, mounts and cgroups)")
 	}
+
+	// 0. The name.
+	lock, err := lockName(plan.Name)
+	if err != nil {
+		return 0, err
+	}
+	defer lock.release()
 
 	// 1. Signals.
 	// SIGABRT too, which is never forwarded: it is systemd's watchdog
