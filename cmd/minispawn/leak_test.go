@@ -67,6 +67,44 @@ func TestSetupFailureNamesStepPathErrno(t *testing.T) {
 	})
 }
 
+// Issue 16 item 12: a missing env_files file is a setup failure that names
+// the file (125), not "command not found" (127), though its errno is
+// ENOENT; the command itself missing is still 127.
+func TestMissingEnvFileIsSetupError(t *testing.T) {
+	roottest.Require(t)
+	for _, tc := range []struct {
+		name, command, envFile string
+		code                   int
+		says                   string
+	}{
+		{"env file", "/bin/sh", "/etc/missing.env", exitSetup, "/etc/missing.env"},
+		{"command", "/bin/no-such-command", "", 127, "/bin/no-such-command"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := containerName(t)
+			before := snapshotHost(t)
+			envFiles := ""
+			if tc.envFile != "" {
+				envFiles = fmt.Sprintf("env_files = [%q]\n", tc.envFile)
+			}
+			cfg := writeConfig(t, fmt.Sprintf(`name = %q
+[rootfs]
+build = ["/bin/sh"]
+[[workload]]
+name = "sh"
+command = %q
+args = ["-c", "echo ran"]
+%s`, name, tc.command, envFiles))
+			res := runMinispawn(t, 30*time.Second, "-c", cfg)
+			if res.code != tc.code || !strings.Contains(res.stderr, tc.says) || strings.Contains(res.stdout, "ran") {
+				t.Errorf("exit %d, want %d and a message naming %s\nstdout:\n%s\nstderr:\n%s",
+					res.code, tc.code, tc.says, res.stdout, res.stderr)
+			}
+			checkNothingLeft(t, before, name, "")
+		})
+	}
+}
+
 // TestSigkillOfMinispawn: the container dies with minispawn; the empty
 // cgroup that a killed minispawn cannot remove is removed by the next run
 // of the same container.

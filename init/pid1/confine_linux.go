@@ -127,5 +127,5 @@ func maybeExecShim(args []string) {
 	}
 	env = takeAndApplySigState(env)
 	err := unix.Exec(path, argv, env)
-	fail(startErrorCode(err), sysErr("exec "+path, err))
+	fail(startErrorCode(execError(err)), sysErr("exec "+path, err))
 }

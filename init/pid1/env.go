@@ -81,6 +81,14 @@ next:
 // 126), otherwise errNotFound (exit 127). Checking here rather than only in
 // exec turns the common failures into clear messages before anything forks.
 func lookPath(file, path, dir string) (string, error) {
+	p, err := searchPath(file, path, dir)
+	if err != nil {
+		return "", &commandError{err}
+	}
+	return p, nil
+}
+
+func searchPath(file, path, dir string) (string, error) {
 	if strings.Contains(file, "/") {
 		p := filepath.Join(dir, file)
 		if filepath.IsAbs(file) {

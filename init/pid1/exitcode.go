@@ -13,7 +13,8 @@ import (
 //	workload killed by signal n       128+n (SIGTERM 143, SIGKILL 137)
 //	command not found                 127 (not in PATH, or ENOENT from exec)
 //	found but could not be run        126 (EACCES, ENOEXEC, a directory, bad cwd)
-//	miniinit itself failed            125 (bad flags, bad config, a setup step)
+//	miniinit itself failed            125 (bad flags, bad config, a setup step,
+//	                                       a workload's env file it cannot read)
 //
 // Then -e N (Options.RemapToZero) turns any listed code into 0, whatever
 // produced it, as tini's -e does.
@@ -65,15 +66,29 @@ func describeStatus(ws syscall.WaitStatus) string {
 	return "exited with code " + strconv.Itoa(ws.ExitStatus())
 }
 
+// commandError is a failure of the command itself: not found (127), or
+// found but not runnable (126). Only these make 127 or 126: an ENOENT of
+// anything else at start (an env file, an output file) is miniinit's own
+// failure to set the workload up.
+type commandError struct{ err error }
+
+func (e *commandError) Error() string { return e.err.Error() }
+func (e *commandError) Unwrap() error { return e.err }
+
 // startErrorCode maps a failure to start a workload to 127 when the command
-// does not exist and 126 for anything else that kept it from running.
+// does not exist, 126 for anything else that kept the command from running
+// (its working directory, its confinement included), and 125 for a failure
+// of miniinit's own setup around it (an env file it cannot read...).
 func startErrorCode(err error) int {
 	var cwd *cwdError
 	var conf *confineError
-	if errors.As(err, &cwd) || errors.As(err, &conf) {
+	var cmd *commandError
+	switch {
+	case errors.As(err, &cwd), errors.As(err, &conf):
 		return ExitNotExecutable
-	}
-	if errors.Is(err, errNotFound) || errors.Is(err, syscall.ENOENT) {
+	case !errors.As(err, &cmd):
+		return ExitSetup
+	case errors.Is(err, errNotFound), errors.Is(err, syscall.ENOENT):
 		return ExitNotFound
 	}
 	return ExitNotExecutable

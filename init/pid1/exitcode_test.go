@@ -43,13 +43,18 @@ func TestStartErrorCode(t *testing.T) {
 		err  error
 		code int
 	}{
-		{fmt.Errorf("%q %w", "x", errNotFound), ExitNotFound},
-		{syscall.ENOENT, ExitNotFound},
-		{&os.PathError{Op: "exec", Path: "/x", Err: syscall.ENOENT}, ExitNotFound},
-		{syscall.EACCES, ExitNotExecutable},
-		{syscall.ENOEXEC, ExitNotExecutable},
-		{&os.PathError{Op: "exec", Path: "/x", Err: syscall.EISDIR}, ExitNotExecutable},
+		{&commandError{fmt.Errorf("%q %w", "x", errNotFound)}, ExitNotFound},
+		{execError(syscall.ENOENT), ExitNotFound},
+		{&commandError{&os.PathError{Op: "exec", Path: "/x", Err: syscall.ENOENT}}, ExitNotFound},
+		{execError(syscall.EACCES), ExitNotExecutable},
+		{execError(syscall.ENOEXEC), ExitNotExecutable},
+		{&commandError{&os.PathError{Op: "exec", Path: "/x", Err: syscall.EISDIR}}, ExitNotExecutable},
 		{&cwdError{"/gone", syscall.ENOENT}, ExitNotExecutable},
+		// An ENOENT that is not the command's is miniinit's failure
+		// (issue 16 item 12: a missing env file used to give 127).
+		{fmt.Errorf("env file: %w", &os.PathError{Op: "open", Path: "/etc/x.env", Err: syscall.ENOENT}), ExitSetup},
+		{syscall.ENOENT, ExitSetup},
+		{syscall.EMFILE, ExitSetup},
 	} {
 		if got := startErrorCode(c.err); got != c.code {
 			t.Errorf("startErrorCode(%v) = %d, want %d", c.err, got, c.code)

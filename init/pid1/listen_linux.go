@@ -59,7 +59,7 @@ func MaybeListenShim(args []string) {
 	// report it the way a failed exec is reported, with 126 or 127.
 	msg := fmt.Sprintf("miniinit: level=ERROR msg=\"start workload\" err=%q\n", sysErr("exec "+path, err).Error())
 	_, _ = unix.Write(2, []byte(msg))
-	os.Exit(startErrorCode(err))
+	os.Exit(startErrorCode(execError(err)))
 }
 
 // shimArgv is the argv that makes a child run the shim for path and argv.

@@ -163,7 +163,7 @@ func (l *loop) spawn(p *process) (int, error) {
 		sys.UseCgroupFD, sys.CgroupFD = true, fd
 		pid, err := forkExec()
 		if !errors.Is(err, unix.ENOSYS) {
-			return pid, err
+			return pid, execError(err)
 		}
 		// clone3 refused (a seccomp filter answers ENOSYS, as the
 		// container default does): process groups only from now on.
@@ -172,7 +172,16 @@ func (l *loop) spawn(p *process) (int, error) {
 		l.cgroups = nil
 		sys.UseCgroupFD, sys.CgroupFD = false, 0
 	}
-	return forkExec()
+	pid, err := forkExec()
+	return pid, execError(err)
+}
+
+// execError marks a failed exec as the command's own failure (127, 126).
+func execError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &commandError{err}
 }
 
 // env builds a workload's environment: miniinit's, then its env files in
