@@ -15,6 +15,11 @@ type Error struct {
 	Line, Col int
 	// Msg is one line, lower-case, without the position.
 	Msg string
+	// Key is the TOML key the problem concerns, dotted, array elements
+	// by index ("limits.memory", "workload[0].env"); empty for a syntax
+	// error. Callers that generate a file from other input (minispawn's
+	// flags) use it to name that input instead of a position.
+	Key string
 }
 
 // Error renders the problem as "file:line:col: message", the form editors

@@ -47,6 +47,25 @@ func (p path) id() string {
 	return b.String()
 }
 
+// dotted renders p as it reads in TOML, array elements by index:
+// limits.memory, workload[0].env.
+func (p path) dotted() string {
+	var b strings.Builder
+	for _, s := range p {
+		if s.isIndex {
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(s.index))
+			b.WriteByte(']')
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(tomlKey(s.key))
+	}
+	return b.String()
+}
+
 // hasPrefix reports whether q is p or one of its ancestors.
 func (p path) hasPrefix(q path) bool {
 	if len(q) > len(p) {

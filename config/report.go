@@ -32,6 +32,7 @@ func (r *reporter) errorf(p path, format string, args ...any) {
 	r.errs = append(r.errs, &Error{
 		File: r.file, Line: at.line, Col: at.col,
 		Msg: oneLine(fmt.Sprintf(format, args...)),
+		Key: p.dotted(),
 	})
 }
 

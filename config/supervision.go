@@ -345,10 +345,9 @@ func idProblem(s string) string {
 	case s[0] == '-' || s[0] == '.':
 		return "must not start with '-' or '.'"
 	}
-	for i, c := range []byte(s) {
-		if !isBareKeyChar(c) && c != '.' && !(c == '$' && i == len(s)-1) {
-			return fmt.Sprintf("has %q; a name has letters, digits, '_', '-' and '.'", rune(c))
-		}
+	// A trailing '$' is allowed (machine accounts).
+	if c, bad := firstNotIn(strings.TrimSuffix(s, "$"), "."); bad {
+		return fmt.Sprintf("has %s; a name has letters, digits, '_', '-' and '.'", c)
 	}
 	return ""
 }

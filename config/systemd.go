@@ -114,10 +114,8 @@ func sliceProblem(s string) string {
 	case len(s) > 255:
 		return "is longer than a unit name may be (255)"
 	}
-	for _, c := range []byte(base) {
-		if !isBareKeyChar(c) && c != '.' && c != ':' && c != '\\' {
-			return "has " + string(rune(c)) + "; unit names hold letters, digits, ':', '-', '_', '.' and '\\'"
-		}
+	if c, bad := firstNotIn(base, ".:\\"); bad {
+		return "has " + c + "; unit names hold letters, digits, ':', '-', '_', '.' and '\\'"
 	}
 	return ""
 }

@@ -63,7 +63,7 @@ func TestSystemdRejects(t *testing.T) {
 		{`watchdog = "-1s"`, `too short`},
 		{`slice = "machine"`, `must end in ".slice"`},
 		{`slice = "-a.slice"`, `is not a valid slice name`},
-		{`slice = "a/b.slice"`, `has /`},
+		{`slice = "a/b.slice"`, `has '/'`},
 		{`register = "yes"`, `must be`},
 	} {
 		_, err := Parse("svc.toml", []byte(systemdBase+"[systemd]\n"+tc.table+"\n"))

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // checks are the semantic rules, one function per section, run in this
@@ -58,10 +60,8 @@ func nameProblem(s string) string {
 	if s[0] == '.' {
 		return "must not start with '.'"
 	}
-	for _, c := range []byte(s) {
-		if !isBareKeyChar(c) && c != '.' {
-			return fmt.Sprintf("has %q; only letters, digits, '-', '_' and '.' are allowed", rune(c))
-		}
+	if c, bad := firstNotIn(s, "."); bad {
+		return fmt.Sprintf("has %s; only letters, digits, '-', '_' and '.' are allowed", c)
 	}
 	return ""
 }
@@ -253,4 +253,20 @@ func (r *reporter) anyBad(p path) bool {
 		}
 	}
 	return false
+}
+
+// firstNotIn finds the first character of s that is neither a bare-key
+// character nor in extra, and quotes it whole: a UTF-8 sequence as its
+// character ('é'), an invalid byte as its value ('\xc3').
+func firstNotIn(s, extra string) (string, bool) {
+	for i, r := range s {
+		if r < 0x80 && (isBareKeyChar(byte(r)) || strings.ContainsRune(extra, r)) {
+			continue
+		}
+		if r == utf8.RuneError {
+			return fmt.Sprintf("'\\x%02x'", s[i]), true
+		}
+		return strconv.QuoteRune(r), true
+	}
+	return "", false
 }

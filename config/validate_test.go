@@ -51,7 +51,7 @@ func TestChecks(t *testing.T) {
 		{"name missing", ok, []string{`1:1: name is required (letters, digits, '-', '_' and '.', at most 64)`}},
 		{"name empty", `name = ""` + ok, []string{`1:1: name is required (letters, digits, '-', '_' and '.', at most 64)`}},
 		{"name charset", `name = "a/b"` + ok, []string{`1:1: name "a/b" has '/'; only letters, digits, '-', '_' and '.' are allowed`}},
-		{"name non-ascii", `name = "café"` + ok, []string{`1:1: name "café" has 'Ã'; only letters, digits, '-', '_' and '.' are allowed`}},
+		{"name non-ascii", `name = "café"` + ok, []string{`1:1: name "café" has 'é'; only letters, digits, '-', '_' and '.' are allowed`}},
 		{"name leading dot", `name = ".."` + ok, []string{`1:1: name ".." must not start with '.'`}},
 		{"name 64", `name = "` + strings.Repeat("a", 64) + `"` + "\nhostname = \"h\"" + ok, nil},
 		{"name 65", `name = "` + strings.Repeat("a", 65) + `"` + ok, []string{`1:1: name "` + strings.Repeat("a", 65) + `" is 65 bytes long; at most 64 are allowed`}},
@@ -171,5 +171,26 @@ func TestChecks(t *testing.T) {
 				t.Errorf("doc:\n%s\ngot:\n%s\nwant:\n%s", tt.doc, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}
 		})
+	}
+}
+
+// Issue 16 item 15: a character outside a name's set is shown whole, as
+// typed, not its first byte as Latin-1.
+func TestFirstNotIn(t *testing.T) {
+	for _, c := range []struct {
+		s, extra, want string
+		bad            bool
+	}{
+		{"web-1.a", ".", "", false},
+		{"café", ".", "'é'", true},
+		{"日本", "", "'日'", true},
+		{"a\xc3", "", `'\xc3'`, true},
+		{"a:b", ".", "':'", true},
+		{"a:b", ".:", "", false},
+	} {
+		got, bad := firstNotIn(c.s, c.extra)
+		if got != c.want || bad != c.bad {
+			t.Errorf("firstNotIn(%q, %q) = %s, %v; want %s, %v", c.s, c.extra, got, bad, c.want, c.bad)
+		}
 	}
 }
