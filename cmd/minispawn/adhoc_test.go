@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,5 +47,71 @@ func TestAdhocRun(t *testing.T) {
 	dry := runMinispawn(t, 10*time.Second, "run", "--dry-run", "--rootfs", root, "--name", name, "--", "/bin/true")
 	if dry.code != 0 || !strings.Contains(dry.stdout, "root: "+root) || !strings.Contains(dry.stdout, "main (main): /bin/true") {
 		t.Errorf("dry run: exit %d\n%s%s", dry.code, dry.stdout, dry.stderr)
+	}
+}
+
+// Issue 16 item 13: the container flags given with -c override the file;
+// none is ignored. The root is not written to with --read-only, and a
+// bad value is the flag's error (exit 2), never a line of a file the user
+// did not write (item 15).
+func TestFlagsOverrideFile(t *testing.T) {
+	roottest.Require(t)
+	root := busyboxRoot(t)
+	fileName := containerName(t)
+	name := fileName + "-flag"
+	cfg := writeConfig(t, fmt.Sprintf(`name = %q
+hostname = "from-file"
+[rootfs]
+path = %q
+[limits]
+memory = "256M"
+pids = 100
+[[workload]]
+name = "sh"
+command = "/bin/sh"
+cwd = "/"
+env = { FOO = "file", BAR = "file" }
+args = ["-c", "echo host=$(busybox hostname) foo=$FOO bar=$BAR pwd=$(pwd); busybox touch /x && echo wrote"]
+`, fileName, root))
+	flags := []string{"--name", name, "--hostname", "from-flag", "--memory", "64M", "--pids", "30",
+		"--read-only", "--cwd", "/bin", "--env", "FOO=flag"}
+	before := snapshotHost(t)
+	res := runMinispawn(t, 60*time.Second, append([]string{"-c", cfg}, flags...)...)
+	if want := "host=from-flag foo=flag bar=file pwd=/bin"; !strings.Contains(res.stdout, want) {
+		t.Errorf("stdout %q, want %q\nstderr:\n%s", res.stdout, want, res.stderr)
+	}
+	if strings.Contains(res.stdout, "wrote") {
+		t.Errorf("--read-only ignored: the root was written to")
+	}
+	if _, err := os.Stat(filepath.Join(root, "x")); err == nil {
+		t.Errorf("--read-only ignored: %s/x exists", root)
+	}
+	checkNothingLeft(t, before, name, "")
+	checkNothingLeft(t, before, fileName, "")
+
+	plan := runMinispawn(t, 10*time.Second, append([]string{"check", "-c", cfg}, flags...)...)
+	for _, want := range []string{"minispawn/" + name + "/memory.limit_in_bytes = 67108864", "minispawn/" + name + "/pids.max = 30", "remount / read-only"} {
+		if !strings.Contains(plan.stdout, want) {
+			t.Errorf("check with flags does not show %q:\n%s%s", want, plan.stdout, plan.stderr)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"--name", "café"}, `--name: name "café" has 'é'`},
+		{[]string{"--env", "FOO"}, "--env FOO: FOO is not set"},
+		{[]string{"--memory", "lots"}, `--memory "lots"`},
+	} {
+		res := runMinispawn(t, 10*time.Second, append([]string{"-c", cfg}, tc.args...)...)
+		if res.code != exitUsage || !strings.Contains(res.stderr, tc.says) || strings.Contains(res.stderr, ":1:") {
+			t.Errorf("%q: exit %d, want %d and %q\n%s", tc.args, res.code, exitUsage, tc.says, res.stderr)
+		}
+	}
+	// With the variable set, --env NAME takes its value, as podman does.
+	t.Setenv("FOO", "caller")
+	res = runMinispawn(t, 60*time.Second, "-c", cfg, "--env", "FOO", "--name", name)
+	if !strings.Contains(res.stdout, "foo=caller") {
+		t.Errorf("--env FOO with FOO=caller: %q\n%s", res.stdout, res.stderr)
 	}
 }

@@ -69,13 +69,13 @@ func (o *options) flagSet(name string, out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&o.verbose, "v", false, "debug output")
 	fs.BoolVar(&o.tty, "t", false, "give the workload a new pseudo-terminal (interactive use)")
 	fs.StringVar(&o.rootfs, "rootfs", "", "ad-hoc run: the root `dir`ectory (instead of -c; the command follows --)")
-	fs.StringVar(&o.name, "name", "", "ad-hoc run: the container's name (default run-PID); ctl: the container to reach")
-	fs.StringVar(&o.hostname, "hostname", "", "ad-hoc run: hostname (default: the name)")
-	fs.StringVar(&o.memory, "memory", "", "ad-hoc run: memory limit, e.g. 256M")
-	fs.Int64Var(&o.pids, "pids", 0, "ad-hoc run: most tasks at once")
-	fs.BoolVar(&o.readOnly, "read-only", false, "ad-hoc run: mount the root read-only")
-	fs.StringVar(&o.cwd, "cwd", "", "ad-hoc run: the command's working directory")
-	fs.Var(&o.env, "env", "ad-hoc run: NAME=VALUE added to the environment (repeatable)")
+	fs.StringVar(&o.name, "name", "", "the container's name (ad-hoc run: default run-PID; with -c: instead of the file's); ctl: the container to reach")
+	fs.StringVar(&o.hostname, "hostname", "", "hostname (default: the name; with -c: instead of the file's)")
+	fs.StringVar(&o.memory, "memory", "", "memory limit, e.g. 256M (with -c: instead of the file's)")
+	fs.Int64Var(&o.pids, "pids", 0, "most tasks at once (with -c: instead of the file's)")
+	fs.BoolVar(&o.readOnly, "read-only", false, "mount the root read-only (with -c: whatever the file says)")
+	fs.StringVar(&o.cwd, "cwd", "", "the command's working directory (with -c: of every workload)")
+	fs.Var(&o.env, "env", "NAME=VALUE, or NAME for its value here, added to the environment (with -c: of every workload, over the file's); repeatable")
 	fs.BoolVar(&o.json, "json", false, "ctl: print miniinit's answer as JSON")
 	fs.Usage = func() {
 		fmt.Fprintf(out, "%s\n\nflags:\n", usage)
@@ -162,6 +162,12 @@ func parseArgs(args []string, out io.Writer) (*options, error) {
 	}
 	if o.json {
 		return nil, errors.New("-json is for ctl")
+	}
+	if err := o.checkFlagValues(); err != nil { // adhoc.go
+		return nil, err
+	}
+	if o.cmd == "unit" && o.overrides() {
+		return nil, fmt.Errorf("unit prints the file's service as the file says: put %s in the file", strings.Join(o.overrideFlags(), " "))
 	}
 	if o.rootfs != "" {
 		if o.config != "" {

@@ -91,6 +91,10 @@ func TestOptionsRoundTrip(t *testing.T) {
 		{cmd: "run", config: "a.toml"},
 		{cmd: "check", config: "/etc/minispawn/x.toml", init: "/usr/sbin/miniinit", verbose: true},
 		{cmd: "run", config: "b.toml", dryRun: true},
+		// Container flags with -c override the file (adhoc.go).
+		{cmd: "run", config: "c.toml", name: "n", hostname: "h", memory: "32M", pids: 20,
+			readOnly: true, cwd: "/tmp", env: listFlag{"A=1", "B="}},
+		{cmd: "check", config: "c.toml", memory: "1G", tty: true},
 		// ctl (ctl.go): a file or a name, -json, the command's words.
 		{cmd: "ctl", config: "a.toml", ctlArgs: []string{"status"}},
 		{cmd: "ctl", name: "web-1", json: true, ctlArgs: []string{"signal", "web", "SIGHUP"}},
@@ -111,7 +115,13 @@ func TestUsageErrors(t *testing.T) {
 		// ctl: no container, both forms, no command, an unknown one,
 		// a missing argument; -json outside ctl.
 		{"ctl", "status"}, {"ctl", "-c", "x", "-name", "y", "status"}, {"ctl", "-c", "x"},
-		{"ctl", "-c", "x", "frob"}, {"ctl", "-c", "x", "stop"}, {"run", "-json", "-c", "x"}} {
+		{"ctl", "-c", "x", "frob"}, {"ctl", "-c", "x", "stop"}, {"run", "-json", "-c", "x"},
+		// Issue 16 items 13 and 15: flag values are checked as the
+		// command line's (exit 2); unit takes no overrides.
+		{"-c", "x", "--memory", "1Q"}, {"-c", "x", "--pids", "-1"}, {"-c", "x", "--env", "=v"},
+		{"-c", "x", "--env", "MINISPAWN_TEST_UNSET_VARIABLE"},
+		{"run", "--rootfs", "/", "--env", "MINISPAWN_TEST_UNSET_VARIABLE", "--", "true"},
+		{"unit", "-c", "x", "--memory", "1G"}} {
 		if _, err := parseArgs(args, new(bytes.Buffer)); err == nil {
 			t.Errorf("parseArgs(%q) accepted", args)
 		}
@@ -120,6 +130,71 @@ func TestUsageErrors(t *testing.T) {
 	if res.code != exitUsage {
 		t.Errorf("minispawn -c: exit %d, want %d", res.code, exitUsage)
 	}
+}
+
+// Every container flag maps to a key of the file and back: the key it sets
+// is named by that flag in messages (issue 16 items 13 and 15).
+func TestOverrideKeysRoundTrip(t *testing.T) {
+	o := &options{name: "n", hostname: "h", memory: "32M", pids: 20, readOnly: true, cwd: "/w", env: listFlag{"A=1"}}
+	doc := map[string]any{"workload": []map[string]any{{"name": "a"}, {"name": "b", "env": map[string]any{"A": "0", "Z": "z"}}}}
+	if err := o.override(doc); err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]string{
+		"--name": "name", "--hostname": "hostname", "--memory": "limits.memory", "--pids": "limits.pids",
+		"--read-only": "rootfs.readonly", "--cwd": "workload[1].cwd", "--env": "workload[1].env.A",
+	}
+	for _, f := range o.overrideFlags() {
+		key, ok := keys[f]
+		if !ok {
+			t.Errorf("flag %s sets no key this test knows", f)
+			continue
+		}
+		if got := flagOfKey(key); got != f {
+			t.Errorf("flagOfKey(%s) = %q, want %s", key, got, f)
+		}
+		if !hasKey(doc, key) {
+			t.Errorf("%s did not set %s: %v", f, key, doc)
+		}
+	}
+	if len(o.overrideFlags()) != len(keys) {
+		t.Errorf("overrideFlags = %v, want the %d of %v", o.overrideFlags(), len(keys), keys)
+	}
+	for _, key := range []string{"workload[0].env_files", "limits.cpu", "rootfs.overlay", "names"} {
+		if f := flagOfKey(key); f != "" {
+			t.Errorf("flagOfKey(%s) = %s, want none", key, f)
+		}
+	}
+	// The file's env stays where no flag sets it; the flag wins.
+	env := doc["workload"].([]map[string]any)[1]["env"].(map[string]any)
+	if env["A"] != "1" || env["Z"] != "z" {
+		t.Errorf("env after --env A=1: %v", env)
+	}
+}
+
+// hasKey reports whether the dotted key (workload[N] for an element) is set
+// in doc.
+func hasKey(doc map[string]any, key string) bool {
+	var cur any = doc
+	for _, part := range strings.Split(key, ".") {
+		name, idx, indexed := strings.Cut(strings.TrimSuffix(part, "]"), "[")
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return false
+		}
+		if cur, ok = m[name]; !ok {
+			return false
+		}
+		if indexed {
+			list, ok := cur.([]map[string]any)
+			i := int(idx[0] - '0')
+			if !ok || i >= len(list) {
+				return false
+			}
+			cur = list[i]
+		}
+	}
+	return true
 }
 
 func TestNamespaceTableRoundTrip(t *testing.T) {

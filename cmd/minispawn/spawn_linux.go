@@ -47,24 +47,9 @@ func setupErrorf(format string, a ...any) error {
 // runContainer loads the configuration and either prints the plan or runs
 // the container, returning minispawn's exit code.
 func runContainer(o *options, log *slog.Logger) int {
-	var data []byte
-	var err error
-	if o.rootfs != "" {
-		o.config = "(command line)"
-		data, err = adhocConfig(o)
-	} else {
-		data, err = os.ReadFile(o.config)
-	}
-	if err != nil {
-		log.Error("read configuration", "err", err)
-		return exitSetup
-	}
-	cfg, err := config.Parse(o.config, data)
-	if err != nil {
-		// Every problem, one per line, as file:line:col: message.
-		fmt.Fprintln(os.Stderr, err)
-		log.Error("invalid configuration, nothing was run", "file", o.config)
-		return exitSetup
+	data, cfg, code := loadConfig(o, log)
+	if cfg == nil {
+		return code
 	}
 	initPath, err := findInit(o.init)
 	if err != nil && !o.dryRun {
@@ -94,7 +79,7 @@ func runContainer(o *options, log *slog.Logger) int {
 		fmt.Print(plan.String())
 		return 0
 	}
-	code, err := spawn(plan, data, log)
+	code, err = spawn(plan, data, log)
 	var intr *interrupted
 	switch {
 	case errors.As(err, &intr) && intr.sig == unix.SIGABRT:
@@ -108,6 +93,55 @@ func runContainer(o *options, log *slog.Logger) int {
 		return exitSetup
 	}
 	return code
+}
+
+// loadConfig reads and parses the container's configuration: the file
+// of -c with the flags' overrides (adhoc.go), or the one an ad-hoc
+// command line stands for. A problem in the file is reported at its
+// file:line:col (exit 125); one that a flag made, by the flag (exit 2).
+func loadConfig(o *options, log *slog.Logger) ([]byte, *config.Config, int) {
+	data, fromFlags, err := configData(o)
+	if err != nil {
+		log.Error("read configuration", "err", err)
+		return nil, nil, exitSetup
+	}
+	cfg, err := config.Parse(o.config, data)
+	switch {
+	case err == nil:
+		return data, cfg, 0
+	case fromFlags:
+		text, flagsOnly := flagErrors(err)
+		fmt.Fprintln(os.Stderr, text)
+		if flagsOnly {
+			return nil, nil, exitUsage
+		}
+		log.Error("invalid configuration with these flags, nothing was run", "file", o.config)
+		return nil, nil, exitSetup
+	}
+	// Every problem, one per line, as file:line:col: message.
+	fmt.Fprintln(os.Stderr, err)
+	log.Error("invalid configuration, nothing was run", "file", o.config)
+	return nil, nil, exitSetup
+}
+
+// configData returns the configuration's text, and whether flags made or
+// changed it.
+func configData(o *options) (data []byte, fromFlags bool, err error) {
+	if o.rootfs != "" {
+		o.config = "(command line)"
+		data, err = adhocConfig(o)
+		return data, true, err
+	}
+	data, err = os.ReadFile(o.config)
+	if err != nil || !o.overrides() {
+		return data, false, err
+	}
+	if _, perr := config.Parse(o.config, data); perr != nil {
+		// The file's own problems first, at their positions.
+		return data, false, nil
+	}
+	data, err = withOverrides(o, data)
+	return data, true, err
 }
 
 // findInit locates the miniinit binary: the flag, else next to this
