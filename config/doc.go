@@ -47,7 +47,8 @@
 //	# Bytes: an integer, or a string with a suffix K, M, G or T (powers
 //	# of 1024, upper case): "256M" is 268435456. Past it the kernel's OOM
 //	# killer ends a process; minispawn reports it (exit 137 when it was
-//	# the main workload).
+//	# the main workload). At least "6M" (MinMemory), memory_high too:
+//	# less cannot start miniinit.
 //	memory = "256M"
 //	# Above this the kernel throttles and reclaims, without killing. At
 //	# most memory. (cgroup v1 has no such limit: there it is
@@ -56,7 +57,8 @@
 //	memory_high = "192M"
 //	# Swap allowed on top of memory; needs memory.
 //	memory_swap = "64M"
-//	# The most tasks (processes and threads) the container may hold.
+//	# The most tasks (processes and threads) the container may hold,
+//	# miniinit's own threads included (about 10): at least 16 (MinPids).
 //	pids = 64
 //	# CPU time, as a number of CPUs (a string, up to 3 decimals, at least
 //	# "0.01"): "0.5" is half of one CPU's time every 100ms.

@@ -66,7 +66,7 @@ func TestParseGood(t *testing.T) {
 		"styles.toml": {
 			Name: "styles", Hostname: "styles",
 			Rootfs: Rootfs{Path: "/"},
-			Limits: Limits{Memory: 1 << 30, Pids: 10},
+			Limits: Limits{Memory: 1 << 30, Pids: 16},
 			Init:   Init{Grace: Duration{250 * time.Millisecond}},
 			Workloads: []Workload{
 				{Name: "a", Command: "/bin/a", Env: map[string]string{"HOME": "/root", "LC_ALL": "C.UTF-8"}, Cwd: "/"},

@@ -89,15 +89,21 @@ func TestChecks(t *testing.T) {
 			[]string{`3:8: rootfs: cache "c" must be an absolute path`}},
 
 		// limits
-		{"limits valid", `name = "n"` + "\nlimits = { memory = \"1K\", pids = 0 }" + ok, nil},
+		{"limits valid", `name = "n"` + "\nlimits = { memory = \"6M\", pids = 0 }" + ok, nil},
 		{"memory negative", `name = "n"` + "\nlimits.memory = -1" + ok, []string{`2:8: limits: memory must not be negative (0 or no key means no limit)`}},
 		{"memory bad", `name = "n"` + "\nlimits.memory = \"1KB\"" + ok, []string{`2:8: limits: memory "1KB" is not a size (write a number of bytes, optionally with a suffix K, M, G or T for powers of 1024, as in "256M" or 1073741824)`}},
 		{"pids negative", `name = "n"` + "\nlimits.pids = -5" + ok, []string{`2:8: limits: pids must not be negative (0 or no key means no limit)`}},
 		{"all limits valid", limitsDoc("memory = \"1G\"\nmemory_high = \"1G\"\nmemory_swap = 0\ncpu = \"0.01\"\ncpu_weight = 10000\n" +
 			"cpuset_cpus = \"0,2-3\"\ncpuset_mems = \"0\"\nio_weight = 1\nio_max = [\"8:0 rbps=1M\", \"8:16 wiops=5\"]\n"), nil},
 		{"cpu_max valid", `name = "n"` + "\nlimits.cpu_max = \"1000 1000\"" + ok, nil},
-		{"memory_high above memory", limitsDoc("memory = \"1M\"\nmemory_high = \"2M\"\n"),
-			[]string{`8:1: limits: memory_high (2097152) is above memory (1048576): it would never act`}},
+		{"memory_high above memory", limitsDoc("memory = \"64M\"\nmemory_high = \"128M\"\n"),
+			[]string{`8:1: limits: memory_high (134217728) is above memory (67108864): it would never act`}},
+		// Issue 16 item 11: limits too small to start miniinit.
+		{"limits too small", limitsDoc("memory = \"1K\"\nmemory_high = 100\npids = 2\n"), []string{
+			`7:1: limits: memory = 1024 bytes is less than a container needs to start (at least 6M: miniinit and minispawn's second stage)`,
+			`8:1: limits: memory_high = 100 bytes is less than a container needs to start (at least 6M: miniinit and minispawn's second stage)`,
+			`9:1: limits: pids = 2 is less than a container needs to start (at least 16: miniinit's own threads count, about 10)`}},
+		{"limits at the minimums", limitsDoc("memory = \"6M\"\npids = 16\n"), nil},
 		{"memory_swap alone", `name = "n"` + "\nlimits.memory_swap = \"1M\"" + ok,
 			[]string{`2:8: limits: memory_swap needs memory (it is the swap allowed on top of the memory limit)`}},
 		{"memory_swap overflow", `name = "n"` + "\nlimits = { memory = \"8388607T\", memory_swap = \"8388607T\" }" + ok,

@@ -471,3 +471,37 @@ func tasksFile(dir string) string {
 	}
 	return "cgroup.threads"
 }
+
+// Issue 16 item 11: a limit too small to start miniinit is a clear
+// configuration error, with nothing left behind: no Go runtime crash, no
+// cgroup. From flags it is the command line's error (2), from a file the
+// file's (125, at its line).
+func TestLimitTooSmallToStart(t *testing.T) {
+	roottest.Require(t)
+	root := busyboxRoot(t)
+	for _, tc := range []struct {
+		flag, value, says string
+	}{
+		{"--memory", "1K", "at least 6M"},
+		{"--memory", "100", "at least 6M"},
+		{"--memory", "1", "at least 6M"},
+		{"--pids", "2", "at least 16"},
+		{"--pids", "6", "at least 16"},
+		{"--pids", "10", "at least 16"},
+	} {
+		name := containerName(t)
+		before := snapshotHost(t)
+		res := runMinispawn(t, 30*time.Second, "run", "--rootfs", root, "--name", name, tc.flag, tc.value, "--", "/bin/sh", "-c", "echo ran")
+		if res.code != exitUsage || !strings.Contains(res.stderr, tc.flag+": limits: ") || !strings.Contains(res.stderr, tc.says) ||
+			strings.Contains(res.stderr, "goroutine") || strings.Contains(res.stdout, "ran") {
+			t.Errorf("%s %s: exit %d, want %d and %q\nstdout:\n%s\nstderr:\n%s", tc.flag, tc.value, res.code, exitUsage, tc.says, res.stdout, res.stderr)
+		}
+		checkNothingLeft(t, before, name, "")
+	}
+	name := containerName(t)
+	cfg := limitsConfig(t, name, "[limits]\nmemory = \"1K\"\n", shWorkload("main", "echo ran", true))
+	res := runMinispawn(t, 30*time.Second, "-c", cfg)
+	if res.code != exitSetup || !strings.Contains(res.stderr, cfg+":") || !strings.Contains(res.stderr, "at least 6M") {
+		t.Errorf("memory = \"1K\" in a file: exit %d, want %d and the file's position\n%s", res.code, exitSetup, res.stderr)
+	}
+}
