@@ -289,7 +289,8 @@
 //	# Set no_new_privs for this workload (the container has it already
 //	# unless security.allow_privilege_escalation). Default false.
 //	no_new_privs = true
-//	# Its capability bounding set, within the container's. Default: the
+//	# Its capability bounding set, within the container's (one outside it
+//	# is an error: it could never be had). Default: the
 //	# container's.
 //	capabilities = ["CAP_NET_BIND_SERVICE"]
 //	# Standard input: "null" (/dev/null) or "inherit" (miniinit's own,

@@ -140,3 +140,36 @@ func (s *Security) Spec() confine.Spec {
 	}
 	return spec
 }
+
+// checkWorkloadCapabilities refuses a workload capability the container's
+// set (security.capabilities, or the default set) lacks: the bounding set
+// can only shrink, so the workload would run without it, and nothing would
+// say so.
+func checkWorkloadCapabilities(r *reporter, c *Config) {
+	set := c.Security.Capabilities
+	if len(set) == 1 && strings.EqualFold(set[0], "ALL") {
+		return
+	}
+	source := "security.capabilities"
+	if set == nil {
+		set, source = confine.DefaultCapabilities(), "the default container set"
+	}
+	have := map[int]bool{}
+	for _, name := range set {
+		if n, err := confine.ParseCapability(name); err == nil {
+			have[n] = true
+		}
+	}
+	for i := range c.Workloads {
+		wp := root.key("workload").index(i)
+		for j, name := range c.Workloads[i].Capabilities {
+			n, err := confine.ParseCapability(name)
+			if err != nil || have[n] {
+				continue // an unknown one is reported by checkIdentity
+			}
+			r.errorf(wp.key("capabilities").index(j),
+				"%s: capabilities: %s is not in the container's set (%s): a workload's set is within the container's; add it to security.capabilities",
+				label(r.raw, "workload", i), confine.CapabilityNames()[n], source)
+		}
+	}
+}

@@ -25,6 +25,31 @@ func TestSecurityChecks(t *testing.T) {
 	}
 }
 
+// Issue 16 item 15: a workload capability beyond the container's set is
+// an error at its position; within it, or with "ALL", it is fine.
+func TestWorkloadCapabilitiesWithinContainer(t *testing.T) {
+	doc := func(security, caps string) string {
+		return "name = \"c\"\nrootfs.path = \"/srv\"\n[security]\n" + security + "\n[[workload]]\nname = \"w\"\ncommand = \"/bin/w\"\ncapabilities = " + caps + "\n"
+	}
+	for _, tc := range []struct{ security, caps, want string }{
+		{"", `["CAP_SYS_ADMIN", "CAP_KILL"]`,
+			`t.toml:8:17: workload "w": capabilities: CAP_SYS_ADMIN is not in the container's set (the default container set)`},
+		{`capabilities = ["CAP_KILL"]`, `["kill", "net_raw"]`,
+			`t.toml:8:25: workload "w": capabilities: CAP_NET_RAW is not in the container's set (security.capabilities)`},
+		{"", `["CAP_KILL", "net_bind_service"]`, ""},
+		{`capabilities = ["ALL"]`, `["CAP_SYS_ADMIN"]`, ""},
+		{`capabilities = ["CAP_SYS_ADMIN"]`, `["sys_admin"]`, ""},
+	} {
+		_, err := Parse("t.toml", []byte(doc(tc.security, tc.caps)))
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s / %s: %v", tc.security, tc.caps, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s / %s: got %v, want %q", tc.security, tc.caps, err, tc.want)
+		}
+	}
+}
+
 func TestSecuritySpec(t *testing.T) {
 	parse := func(body string) confine.Spec {
 		t.Helper()

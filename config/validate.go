@@ -23,10 +23,11 @@ var checks = []func(*reporter, *Config){
 	checkSecurity, // security.go
 	checkUserNS,   // userns.go
 	checkWorkloads,
-	checkSupervision, // supervision.go
-	checkSignals,     // supervision.go
-	checkMounts,      // mounts.go
-	checkSystemd,     // systemd.go
+	checkSupervision,          // supervision.go
+	checkWorkloadCapabilities, // security.go
+	checkSignals,              // supervision.go
+	checkMounts,               // mounts.go
+	checkSystemd,              // systemd.go
 }
 
 // Limits on names. Container names become cgroup directory names, and by
