@@ -73,7 +73,7 @@ func apply(w Write) error {
 	err := writeFile(w.Path, w.Value)
 	if errors.Is(err, unix.ENOENT) {
 		if k, ok := knobOfFile(filepath.Base(w.Path)); ok && k.optional {
-			return fmt.Errorf("%w (this kernel lacks the file, so it cannot apply %s)", err, k.field)
+			return fmt.Errorf("%w (this kernel lacks the file, so it cannot apply %s)", err, k.limitName())
 		}
 	}
 	return err

@@ -12,7 +12,7 @@ import (
 // sets which control file of which controller on each hierarchy version,
 // and how its value is written and read back.
 type knob struct {
-	// field names the Resources field, for messages.
+	// field names the Resources field.
 	field string
 	// controller is the controller's v2 name ("io"; v1 calls it "blkio",
 	// see controllerName).
@@ -406,4 +406,25 @@ func parseInt(s string) (int64, error) {
 		return 0, fmt.Errorf("unexpected value %q", s)
 	}
 	return v, nil
+}
+
+// limitKeys are the keys of minispawn's [limits] table that set each
+// Resources field: messages name what the user wrote, not a Go field.
+var limitKeys = map[string]string{
+	"MemoryMax": "memory", "MemoryHigh": "memory_high", "MemorySwap": "memory_swap",
+	"PidsMax": "pids", "CPUPeriod": "cpu_max", "CPUQuota": "cpu (or cpu_max)",
+	"CPUWeight": "cpu_weight", "CpusetCpus": "cpuset_cpus", "CpusetMems": "cpuset_mems",
+	"IOWeight": "io_weight",
+}
+
+// limitName is how messages name the limit a row applies: limits.io_weight,
+// limits.io_max (rbps).
+func (k knob) limitName() string {
+	if count, ok := strings.CutPrefix(k.field, "IOMax "); ok {
+		return "limits.io_max (" + count + ")"
+	}
+	if key, ok := limitKeys[k.field]; ok {
+		return "limits." + key
+	}
+	return k.field
 }

@@ -243,7 +243,7 @@ func TestCreateRefusesMissingController(t *testing.T) {
 		c.Remove()
 		t.Fatal("Create with a cpu limit and no cpu controller succeeded")
 	}
-	for _, want := range []string{"CPUQuota needs the cpu controller", "IOWeight needs the " + controllerName(l.Version, "io") + " controller"} {
+	for _, want := range []string{"limits.cpu (or cpu_max) needs the cpu controller", "limits.io_weight needs the " + controllerName(l.Version, "io") + " controller"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
@@ -266,7 +266,7 @@ func TestApplyNamesMissingOptionalFile(t *testing.T) {
 		t.Fatalf("%s exists: the premise is wrong", path)
 	}
 	err := apply(Write{Path: path, Value: "50"})
-	want := "write " + path + ": ENOENT (this kernel lacks the file, so it cannot apply IOWeight)"
+	want := "write " + path + ": ENOENT (this kernel lacks the file, so it cannot apply limits.io_weight)"
 	if !errors.Is(err, unix.ENOENT) || err.Error() != want {
 		t.Errorf("error %q, want %q", err, want)
 	}

@@ -334,8 +334,8 @@ func TestCheck(t *testing.T) {
 	}
 	err := partial.Check(Resources{CPUWeight: 5, IOMax: []IOMax{{Major: 8, RBps: 1, WBps: 1}}})
 	for _, want := range []string{
-		"cgroup limit CPUWeight needs the cpu controller, which this host's cgroup v2 at /sys/fs/cgroup does not offer",
-		"IOMax rbps needs the io controller", "IOMax wbps needs the io controller",
+		"limits.cpu_weight needs the cpu controller, which this host's cgroup v2 at /sys/fs/cgroup does not offer",
+		"limits.io_max (rbps) needs the io controller", "limits.io_max (wbps) needs the io controller",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Check: %v; want %q", err, want)

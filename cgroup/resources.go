@@ -153,12 +153,12 @@ func (l *Layout) Check(r Resources) error {
 			continue
 		}
 		if _, ok := l.Mounts[k.controller]; !ok {
-			errs = append(errs, fmt.Errorf("cgroup limit %s needs the %s controller, which this host's %s does not offer",
-				k.field, controllerName(l.Version, k.controller), l.describeRoot()))
+			errs = append(errs, fmt.Errorf("%s needs the %s controller, which this host's %s does not offer",
+				k.limitName(), controllerName(l.Version, k.controller), l.describeRoot()))
 		}
 	}
 	if l.Version == V1 && r.IOWeight > MaxBFQWeight {
-		errs = append(errs, fmt.Errorf("cgroup limit IOWeight = %d: cgroup v1 (blkio.bfq.weight) takes 1 to %d", r.IOWeight, MaxBFQWeight))
+		errs = append(errs, fmt.Errorf("limits.io_weight = %d: cgroup v1 (blkio.bfq.weight) takes 1 to %d", r.IOWeight, MaxBFQWeight))
 	}
 	return errors.Join(uniqueErrs(errs)...)
 }
