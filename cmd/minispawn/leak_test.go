@@ -210,3 +210,29 @@ func TestLeakCheckIgnoresUnrelatedHostMounts(t *testing.T) {
 		}
 	}
 }
+
+// Issue 16 item 15: a SIGKILL of miniinit from the host ends the container
+// with 137, and minispawn says that PID 1 died and of which signal; a
+// workload killed by the same signal is not mistaken for it.
+func TestSigkillOfMiniinitIsReported(t *testing.T) {
+	roottest.Require(t)
+	name := containerName(t)
+	before := snapshotHost(t)
+	s := startMinispawn(t, shellConfig(t, name, "echo ready; exec sleep 600", ""))
+	if err := syscall.Kill(miniinitPid(t, s.cmd.Process.Pid), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if code := s.wait(t, 15*time.Second); code != 137 {
+		t.Errorf("exit %d, want 137\nstderr:\n%s", code, s.stderr)
+	}
+	if want := "PID 1 (miniinit) died, killed by SIGKILL"; !strings.Contains(s.stderr.String(), want) {
+		t.Errorf("stderr does not say %q:\n%s", want, s.stderr)
+	}
+	checkNothingLeft(t, before, name, "")
+
+	// The control: the workload killed, miniinit exits 137 itself.
+	res := runMinispawn(t, 60*time.Second, "-c", shellConfig(t, name, "kill -KILL $$", ""))
+	if res.code != 137 || strings.Contains(res.stderr, "PID 1") {
+		t.Errorf("workload SIGKILLed: exit %d, want 137 and no word of PID 1\n%s", res.code, res.stderr)
+	}
+}

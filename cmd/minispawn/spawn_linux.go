@@ -526,6 +526,11 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 			}
 			code := statusCode(ws)
 			log.Debug("container exited", "status", describeStatus(ws), "code", code)
+			if ws.Signaled() {
+				// miniinit exits with its workload's code, signals
+				// included: a status of death by signal is its own.
+				log.Error(pid1Died(ws.Signal()), "code", code)
+			}
 			if why := sd.exited(describeStatus(ws)); why != "" && code != 0 {
 				log.Error("container failed: "+why, "code", code)
 			}
@@ -610,6 +615,12 @@ func stage2Env(control string) []string {
 		env = append(env, "TERM="+t)
 	}
 	return env
+}
+
+// pid1Died says that miniinit itself died of sig, which only a signal it
+// cannot catch (SIGKILL from the host) or a crash does.
+func pid1Died(sig syscall.Signal) string {
+	return fmt.Sprintf("the container's PID 1 (miniinit) died, killed by %s: every process of the container went with it", unix.SignalName(sig))
 }
 
 func describeStatus(ws syscall.WaitStatus) string {
