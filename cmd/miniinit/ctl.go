@@ -35,7 +35,7 @@ const ctlUsage = `usage: miniinit ctl [-s SOCKET | -c FILE] [--json] COMMAND
 // ctlTimeout bounds one request, connection to answer.
 const ctlTimeout = 15 * time.Second
 
-func runCtl(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func runCtl(args []string, env lookupEnv, stdout, stderr io.Writer) int {
 	health := args[0] == "health"
 	args = args[1:]
 	var socket, file string
@@ -68,7 +68,7 @@ func runCtl(args []string, getenv func(string) string, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "miniinit ctl: %v\n%s", err, ctlUsage)
 		return 2
 	}
-	path, err := ctlSocket(socket, file, getenv)
+	path, err := ctlSocket(socket, file, env)
 	if err != nil {
 		fmt.Fprintf(stderr, "miniinit ctl: %v\n", err)
 		return 2
@@ -94,7 +94,7 @@ func runCtl(args []string, getenv func(string) string, stdout, stderr io.Writer)
 }
 
 // ctlSocket finds the control socket's path.
-func ctlSocket(socket, file string, getenv func(string) string) (string, error) {
+func ctlSocket(socket, file string, env lookupEnv) (string, error) {
 	switch {
 	case socket != "":
 		return socket, nil
@@ -104,8 +104,8 @@ func ctlSocket(socket, file string, getenv func(string) string) (string, error) 
 			return "", err
 		}
 		return cfg.Init.Control, nil
-	case getenv("MINIINIT_CONTROL") != "":
-		return getenv("MINIINIT_CONTROL"), nil
+	case getenv(env, "MINIINIT_CONTROL") != "":
+		return getenv(env, "MINIINIT_CONTROL"), nil
 	}
 	return config.DefaultControl, nil
 }

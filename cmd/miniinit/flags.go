@@ -178,6 +178,16 @@ func nonEmpty(s string) []string {
 // usageError is a command line miniinit cannot use.
 type usageError struct{ error }
 
+// lookupEnv reads the environment as os.LookupEnv does: tests pass their
+// own.
+type lookupEnv func(key string) (string, bool)
+
+// getenv is os.Getenv through env.
+func getenv(env lookupEnv, key string) string {
+	v, _ := env(key)
+	return v
+}
+
 // parseArgs reads miniinit's command line (without argv[0]) the way getopt
 // does for tini: short switches may be grouped (-sgv), a short flag's value
 // may be attached (-e143) or follow; long flags take "--name=value" or
@@ -186,16 +196,17 @@ type usageError struct{ error }
 //
 // tini's environment variables are honoured too, for drop-in use:
 // TINI_SUBREAPER (as -s), TINI_KILL_PROCESS_GROUP (as -g) and
-// TINI_VERBOSITY (tini's 1 is our default).
-func parseArgs(args []string, getenv func(string) string) (cli, error) {
+// TINI_VERBOSITY (tini's 1 is our default). As under tini, a variable that
+// is set counts, whatever its value, the empty string included.
+func parseArgs(args []string, env lookupEnv) (cli, error) {
 	c := cli{configFD: -1}
-	if getenv("TINI_SUBREAPER") != "" {
+	if _, ok := env("TINI_SUBREAPER"); ok {
 		c.subreaper = true
 	}
-	if getenv("TINI_KILL_PROCESS_GROUP") != "" {
+	if _, ok := env("TINI_KILL_PROCESS_GROUP"); ok {
 		c.group = true
 	}
-	if v := getenv("TINI_VERBOSITY"); v != "" {
+	if v := getenv(env, "TINI_VERBOSITY"); v != "" {
 		if n, err := strconv.Atoi(v); err == nil && n > 1 {
 			c.verbosity = n - 1
 		}

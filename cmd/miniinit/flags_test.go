@@ -10,7 +10,12 @@ import (
 	"github.com/minispawn/minispawn/init/pid1"
 )
 
-func noEnv(string) string { return "" }
+func noEnv(string) (string, bool) { return "", false }
+
+// envOf is an environment of exactly m.
+func envOf(m map[string]string) lookupEnv {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
 
 // sample gives one value for each flag that takes one.
 var sample = map[string]string{
@@ -169,16 +174,24 @@ func TestUsageErrors(t *testing.T) {
 // TestTiniEnvironment: tini's variables work as its users expect.
 func TestTiniEnvironment(t *testing.T) {
 	env := map[string]string{"TINI_SUBREAPER": "1", "TINI_KILL_PROCESS_GROUP": "1", "TINI_VERBOSITY": "3"}
-	c, err := parseArgs([]string{"cmd"}, func(k string) string { return env[k] })
+	c, err := parseArgs([]string{"cmd"}, envOf(env))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !c.subreaper || !c.group || c.verbosity != 2 {
 		t.Errorf("got %+v", c)
 	}
-	c, _ = parseArgs([]string{"cmd"}, func(k string) string { return map[string]string{"TINI_VERBOSITY": "1"}[k] })
+	c, _ = parseArgs([]string{"cmd"}, envOf(map[string]string{"TINI_VERBOSITY": "1"}))
 	if c.verbosity != 0 {
 		t.Errorf("TINI_VERBOSITY=1 is tini's default, got verbosity %d", c.verbosity)
+	}
+	// Set counts, as in tini (getenv != NULL): empty included.
+	c, _ = parseArgs([]string{"cmd"}, envOf(map[string]string{"TINI_SUBREAPER": "", "TINI_KILL_PROCESS_GROUP": ""}))
+	if !c.subreaper || !c.group {
+		t.Errorf("TINI_SUBREAPER= and TINI_KILL_PROCESS_GROUP= (set, empty): subreaper %v, group %v, want both", c.subreaper, c.group)
+	}
+	if c, _ = parseArgs([]string{"cmd"}, noEnv); c.subreaper || c.group {
+		t.Errorf("unset: got %+v", c)
 	}
 }
 

@@ -31,14 +31,14 @@ func main() {
 	if len(os.Args) > 1 && (os.Args[1] == "ctl" || os.Args[1] == "health") {
 		// The control client: a command of miniinit's own, never a
 		// workload (run a program named so with "miniinit -- ctl").
-		os.Exit(runCtl(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+		os.Exit(runCtl(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
 	}
-	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
 }
 
 // run is main without the process exit: parse, then hand over to pid1.Run.
-func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	c, err := parseArgs(args, getenv)
+func run(args []string, env lookupEnv, stdout, stderr io.Writer) int {
+	c, err := parseArgs(args, env)
 	if err != nil {
 		fmt.Fprintf(stderr, "miniinit: %v\nTry 'miniinit --help'.\n", err)
 		return pid1.ExitSetup

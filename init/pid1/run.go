@@ -136,10 +136,13 @@ func setup(opts Options, log *slog.Logger, logw *logWriter, stdio []uintptr) (*l
 	//    becomes a child subreaper, before the first fork, so that even
 	//    the first workload's orphans come to miniinit.
 	l.isPID1 = l.self == 1
+	//    No warning when asked to (-s) or when whoever executed miniinit
+	//    made it one already: either way it is what was meant.
 	if !l.isPID1 {
+		already := isSubreaper()
 		if err := becomeSubreaper(); err != nil {
 			log.Warn("cannot become a child subreaper: orphans will not be reaped or drained by miniinit", "err", err)
-		} else if !opts.Subreaper {
+		} else if !opts.Subreaper && !already {
 			log.Warn("not PID 1: running as a child subreaper, so orphans are still reaped and drained (-s silences this)")
 		}
 	}

@@ -17,6 +17,15 @@ func becomeSubreaper() error {
 	return nil
 }
 
+// isSubreaper reports whether miniinit is a child subreaper already: the
+// setting survives execve(2), so a parent that set it before executing
+// miniinit (a supervisor's launcher, a test harness) has made it one.
+func isSubreaper() bool {
+	var v int32
+	err := unix.Prctl(unix.PR_GET_CHILD_SUBREAPER, uintptr(unsafe.Pointer(&v)), 0, 0, 0)
+	return err == nil && v != 0
+}
+
 // setName sets the calling thread's name, which is the process's name in
 // ps and /proc/PID/comm when that thread is the main thread (cmd/miniinit
 // keeps main there). It matters when miniinit was executed from a memfd,

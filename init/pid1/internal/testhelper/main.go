@@ -31,6 +31,8 @@
 //	                           mid-line): see LongLine
 //	ids FILE                   write its uid, gid, groups, umask, nofile
 //	                           limits, no_new_privs and bounding set to FILE
+//	subreaper PROG ARGS        become a child subreaper, then execute PROG
+//	                           with ARGS (argv[0] included)
 //	sigconf IGN BLK PROG ARGS  execute PROG with ARGS (argv[0] included)
 //	                           with exactly the signals IGN ignored and BLK
 //	                           blocked (comma-separated numbers), as tini's
@@ -70,6 +72,12 @@ func main() {
 		record(args)
 	case "sigconf":
 		sigconf(args)
+	case "subreaper":
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			fail("prctl: %v", err)
+		}
+		err := unix.Exec(arg(args, 0), args[1:], os.Environ())
+		fail("exec: %v", err)
 	case "orphans":
 		n, err := strconv.Atoi(arg(args, 0))
 		if err != nil {
