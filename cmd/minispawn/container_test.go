@@ -48,6 +48,20 @@ args = ["-c", %q]
 `, name, testRootBinaries, extra, script))
 }
 
+// dirShellConfig is a one-workload container of the directory root,
+// running script under /bin/sh; extra comes after the workload's args
+// (more of its keys, then tables).
+func dirShellConfig(t *testing.T, name, root, extra, script string) string {
+	return writeConfig(t, fmt.Sprintf(`name = %q
+rootfs.path = %q
+[[workload]]
+name = "sh"
+command = "/bin/sh"
+args = ["-c", %q]
+%s
+`, name, root, script, extra))
+}
+
 // hostState is what a container must leave exactly as it found it.
 type hostState struct {
 	mounts roottest.Mounts

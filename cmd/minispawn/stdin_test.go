@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -22,14 +21,7 @@ func TestStdinDefaults(t *testing.T) {
 	root := busyboxRoot(t)
 	script := `if read line; then echo "got $line"; else echo "eof"; fi`
 	fileConfig := func(t *testing.T, stdin string) string {
-		return writeConfig(t, fmt.Sprintf(`name = %q
-rootfs.path = %q
-[[workload]]
-name = "sh"
-command = "/bin/sh"
-args = ["-c", %q]
-%s
-`, containerName(t), root, script, stdin))
+		return dirShellConfig(t, containerName(t), root, stdin, script)
 	}
 	for _, tc := range []struct {
 		name string

@@ -224,14 +224,7 @@ echo made >/bin/rootmade && echo root-write
 exit 4
 `
 	before := snapshotHost(t)
-	cfg := writeConfig(t, fmt.Sprintf(`name = %q
-rootfs.path = %q
-%s
-[[workload]]
-name = "sh"
-command = "/bin/sh"
-args = ["-c", %q]
-`, name, root, usernsTable, script))
+	cfg := dirShellConfig(t, name, root, usernsTable, script)
 	res := runMinispawn(t, 60*time.Second, "-c", cfg)
 	if res.code != 4 {
 		t.Fatalf("exit %d, want the workload's 4\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)

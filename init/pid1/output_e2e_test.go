@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/minispawn/minispawn/init/roottest"
 )
 
 // Output end to end: miniinit's stdout and stderr are pipes the test reads
@@ -53,23 +55,6 @@ func (p *outPipes) setup(c *exec.Cmd) {
 func (p *outPipes) started() {
 	for _, w := range p.w {
 		w.Close()
-	}
-}
-
-// slowRead reads r to its end, 64 KiB at a time with a pause after each
-// read, and returns the sha256 and the length of what it read.
-func slowRead(r io.Reader) (string, int64) {
-	h := sha256.New()
-	buf := make([]byte, 64<<10)
-	var n int64
-	for {
-		k, err := r.Read(buf)
-		h.Write(buf[:k])
-		n += int64(k)
-		if err != nil {
-			return fmt.Sprintf("%x", h.Sum(nil)), n
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -112,7 +97,7 @@ func TestOutputEveryByteSlowReader(t *testing.T) {
 			}
 			sums := make(chan sum, 2)
 			for _, f := range p.r {
-				go func() { h, n := slowRead(f); sums <- sum{h, n} }()
+				go func() { h, n := roottest.SlowRead(f); sums <- sum{h, n} }()
 			}
 			for range 2 {
 				if got := <-sums; got.hash != want || got.n != int64(len(blob)) {
