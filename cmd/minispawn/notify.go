@@ -16,7 +16,9 @@ import (
 // and only these keys pass, each checked:
 //
 //	READY=1                 passed
-//	STATUS=text             passed, cut to maxStatus bytes of printable text
+//	STATUS=text             passed, cut to maxStatus bytes of printable text,
+//	                        with "; restart to apply: limits, name" after a
+//	                        reload that left changes for the next start
 //	STOPPING=1              passed
 //	RELOADING=1             passed with MONOTONIC_USEC= (Type=notify-reload
 //	                        wants it)
@@ -41,7 +43,10 @@ const maxExtendTimeout = time.Hour
 type relay struct {
 	initPid int
 	ready   bool
-	status  string
+	status  string // miniinit's last, as it sent it (cleaned)
+	// pending are the keys of the file a reload did not apply
+	// (config.RestartOnly).
+	pending []string
 }
 
 // relayed is what one message from the channel leads to.
@@ -87,6 +92,9 @@ func (r *relay) fromInit(m hostlink.Message, pid int, monotonic time.Duration) r
 		case hostlink.Status:
 			s := cleanStatus(f.Value)
 			r.status = s
+			if len(r.pending) > 0 {
+				s = cleanStatus(s + "; restart to apply: " + strings.Join(r.pending, ", "))
+			}
 			pass(hostlink.Status, s)
 		case hostlink.ExtendTimeout:
 			us, err := strconv.ParseUint(f.Value, 10, 64)

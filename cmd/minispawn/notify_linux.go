@@ -43,6 +43,8 @@ type serviceLink struct {
 	// configFile is the container's file, read again on SIGHUP and sent
 	// to miniinit with the reload request ("" for an ad-hoc run).
 	configFile string
+	// running is the configuration the container was started with.
+	running *config.Config
 
 	mu   sync.Mutex
 	conn *hostlink.Conn // nil until attach
@@ -233,7 +235,7 @@ func (s *serviceLink) onSignal(sig os.Signal) (handled bool) {
 		// leaves the running workloads alone.
 		var files []*os.File
 		if s.configFile != "" {
-			f, err := configForReload(s.configFile)
+			f, next, err := configForReload(s.configFile)
 			if err != nil {
 				s.log.Error("reload refused: " + err.Error())
 				s.setStatus("reload refused: " + firstLine(err.Error()))
@@ -241,6 +243,7 @@ func (s *serviceLink) onSignal(sig os.Signal) (handled bool) {
 			}
 			defer f.Close()
 			files = append(files, f)
+			s.pendingRestart(next)
 		}
 		// RELOADING=1 first, so that the unit shows "reloading" at once
 		// (Type=notify-reload waits for it); miniinit's READY=1 ends it.
@@ -253,6 +256,23 @@ func (s *serviceLink) onSignal(sig os.Signal) (handled bool) {
 		return true
 	}
 	return false
+}
+
+// pendingRestart works out what of the edited configuration next the
+// reload leaves for the next start: said at warning priority now, and on
+// every status line from now on (until a reload of a file that changes
+// nothing of the kind).
+func (s *serviceLink) pendingRestart(next *config.Config) {
+	if s.running == nil {
+		return
+	}
+	pending := config.RestartOnly(s.running, next)
+	s.mu.Lock()
+	s.relay.pending = pending
+	s.mu.Unlock()
+	if len(pending) > 0 {
+		s.log.Warn("reload: not applied until the container restarts: "+strings.Join(pending, ", "), "file", s.configFile)
+	}
 }
 
 // ready is closed at the first READY=1 sent.
@@ -306,7 +326,7 @@ func hostChannel() (*hostlink.Conn, *os.File, error) {
 func (s *serviceLink) containerStarted(conn *hostlink.Conn, pid int, plan *Plan) {
 	notify, name := plan.Service.Notify, plan.Name
 	if _, err := os.Stat(plan.ConfigFile); err == nil {
-		s.configFile = plan.ConfigFile
+		s.configFile, s.running = plan.ConfigFile, plan.Config
 	}
 	if conn == nil {
 		s.readyAtExec("container " + name + " running")
@@ -353,15 +373,17 @@ func (s *serviceLink) exited(how string) string {
 
 // configForReload reads and checks the container's file again, and
 // returns its content in a sealed memfd for miniinit.
-func configForReload(path string) (*os.File, error) {
+func configForReload(path string) (*os.File, *config.Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := config.Parse(path, data); err != nil {
-		return nil, err
+	c, err := config.Parse(path, data)
+	if err != nil {
+		return nil, nil, err
 	}
-	return sealedCopy("config", "", data)
+	f, err := sealedCopy("config", "", data)
+	return f, c, err
 }
 
 func firstLine(s string) string {

@@ -65,6 +65,9 @@ type Plan struct {
 	Layout    string            `json:"-"`
 	Resources cgroup.Resources  `json:"-"`
 	Workloads []config.Workload `json:"-"`
+	// Config is the file as parsed at the start (parent only): a reload
+	// says what of an edit waits for a restart (config.RestartOnly).
+	Config *config.Config `json:"-"`
 }
 
 // RootPlan says how the root filesystem is made.

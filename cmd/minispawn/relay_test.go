@@ -150,3 +150,37 @@ func TestHeartbeatPolicy(t *testing.T) {
 		t.Error("no ping after init answered again")
 	}
 }
+
+// TestRelayPendingRestart: after a reload that left changes for the next
+// start, every status line says what they are; failureIn still reads
+// miniinit's own line.
+func TestRelayPendingRestart(t *testing.T) {
+	r := relay{initPid: 1, pending: []string{"limits", "name"}}
+	out := r.fromInit(msg(t, "READY=1\nSTATUS=reloaded: 0 workload(s) changed"), 1, 0)
+	if got, _ := out.notify.Get("STATUS"); got != "reloaded: 0 workload(s) changed; restart to apply: limits, name" {
+		t.Errorf("status %q", got)
+	}
+	r.fromInit(msg(t, "STATUS=stopping: main workload \"web\" failed: exited with code 3"), 1, 0)
+	if got := failureIn(r.status); got != `main workload "web" failed: exited with code 3` {
+		t.Errorf("failure %q", got)
+	}
+	r.pending = nil
+	out = r.fromInit(msg(t, "STATUS=2/2 workloads ready"), 1, 0)
+	if got, _ := out.notify.Get("STATUS"); got != "2/2 workloads ready" {
+		t.Errorf("status %q", got)
+	}
+}
+
+func TestFailureIn(t *testing.T) {
+	for status, want := range map[string]string{
+		`stopping: essential workload "db" failed: killed by SIGTERM; waiting for web`: `essential workload "db" failed: killed by SIGTERM`,
+		`stopping: main workload "web" failed: exited with code 3`:                     `main workload "web" failed: exited with code 3`,
+		"stopping: waiting for db, web":                                                "",
+		"stopping":                                                                     "",
+		"2/2 workloads ready":                                                          "",
+	} {
+		if got := failureIn(status); got != want {
+			t.Errorf("failureIn(%q) = %q, want %q", status, got, want)
+		}
+	}
+}

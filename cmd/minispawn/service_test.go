@@ -393,6 +393,18 @@ func TestServiceReloadSendsTheFile(t *testing.T) {
 		t.Errorf("reload of an edited file:\n%s\n%s", all, out)
 	}
 
+	// The limits and the name wait for a restart: the reload says so, at
+	// warning priority and in every status line after it.
+	limited := strings.Replace(strings.Replace(edited, `memory = "128M"`, `memory = "256M"`, 1), fmt.Sprintf("name = %q", name), fmt.Sprintf("name = %q", name+"x"), 1)
+	if err := os.WriteFile(cfg, []byte(limited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	got = texts(rec.until(t, "STATUS=reloaded", 20*time.Second))
+	if last := got[len(got)-1]; !strings.Contains(last, "STATUS=reloaded: 0 workload(s) changed; restart to apply: name, hostname, limits") {
+		t.Errorf("reload of changed limits and name: %q", last)
+	}
+
 	if err := os.WriteFile(cfg, []byte(edited+"\nbogus = 1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -400,5 +412,10 @@ func TestServiceReloadSendsTheFile(t *testing.T) {
 	got = texts(rec.until(t, "STATUS=reload refused", 10*time.Second))
 	if all := strings.Join(got, "\n"); strings.Contains(all, "RELOADING") || !strings.Contains(all, "bogus") {
 		t.Errorf("reload of a broken file:\n%s", all)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	if want := "minispawn: warn: reload: not applied until the container restarts: name, hostname, limits"; !strings.Contains(out.String(), want) {
+		t.Errorf("no %q:\n%s", want, out)
 	}
 }

@@ -68,7 +68,7 @@ func runContainer(o *options, log *slog.Logger) int {
 	// names miniinit's (socket_linux.go).
 	listen := listenFromSystemd(o.dryRun)
 	plan := newPlan(cfg, layout, initPath)
-	plan.Listen, plan.Service = listen, cfg.Systemd
+	plan.Listen, plan.Service, plan.Config = listen, cfg.Systemd, cfg
 	plan.TTY = plan.TTY || o.tty
 	// What the user's root directory lacks, made elsewhere (plan.go).
 	if err := plan.planMissing(mounts.FindMissingIn); err != nil && !o.dryRun {
