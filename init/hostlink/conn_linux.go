@@ -124,7 +124,10 @@ func (c *Conn) Send(m Message, files ...*os.File) error {
 	var serr error
 	err = c.raw.Write(func(fd uintptr) bool {
 		for {
-			serr = unix.Sendmsg(int(fd), b, oob, nil, 0)
+			// MSG_NOSIGNAL: a peer that has gone is an error, never
+			// a SIGPIPE, which miniinit would take for one sent to
+			// it and forward to its workloads.
+			serr = unix.Sendmsg(int(fd), b, oob, nil, unix.MSG_NOSIGNAL)
 			if serr != unix.EINTR {
 				return serr != unix.EAGAIN
 			}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
 	"testing"
 	"time"
@@ -113,6 +114,29 @@ func TestEOFWhenPeerGone(t *testing.T) {
 	childFile.Close()
 	if _, _, err := host.Recv(); !errors.Is(err, io.EOF) {
 		t.Fatalf("Recv after the peer closed: %v, want io.EOF", err)
+	}
+}
+
+// TestSendToGonePeerRaisesNothing: a Send after the other end has gone
+// fails, and raises no SIGPIPE: miniinit catches SIGPIPE to forward it to
+// its workloads, and would take one raised by its own send (minispawn
+// SIGKILLed) for one sent to it. (A SOCK_SEQPACKET send gives EPIPE
+// without a signal today; MSG_NOSIGNAL makes that not depend on the
+// socket type.)
+func TestSendToGonePeerRaisesNothing(t *testing.T) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, unix.SIGPIPE)
+	defer signal.Stop(sigs)
+	host, child, childFile := pair(t)
+	child.Close()
+	childFile.Close()
+	if err := host.Send(Message{{Status, "x"}}); err == nil {
+		t.Fatal("Send to a peer that has gone succeeded")
+	}
+	select {
+	case s := <-sigs:
+		t.Fatalf("Send raised %v", s)
+	case <-time.After(100 * time.Millisecond):
 	}
 }
 

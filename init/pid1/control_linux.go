@@ -191,7 +191,7 @@ func serveControl(f *os.File, l *loop) {
 		}
 	}
 	b, _ := json.Marshal(resp)
-	_, _ = f.Write(append(b, '\n'))
+	_ = sendAll(f, append(b, '\n')) // a client that has gone costs nothing
 }
 
 // Close stops accepting and removes the socket, and the directories made
@@ -223,7 +223,7 @@ func Control(path string, req ControlRequest, timeout time.Duration) (ControlRes
 	if err != nil {
 		return resp, err
 	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
+	if err := sendAll(f, append(b, '\n')); err != nil {
 		return resp, fmt.Errorf("send to %s: %w", path, err)
 	}
 	line, err := bufio.NewReaderSize(f, 1<<20).ReadSlice('\n')

@@ -61,8 +61,12 @@
 //
 // SIGTSTP, SIGTTIN and SIGTTOU are caught, so they never stop miniinit, and
 // forwarded. Signals the kernel raises at miniinit because of its own writes
-// (SIGPIPE, SIGTTOU, SIGTTIN, SIGXFSZ) are never forwarded: see
-// log_linux.go.
+// (SIGPIPE, SIGTTOU, SIGTTIN, SIGXFSZ) are never forwarded: writes to
+// stdout and stderr run on threads that block them (log_linux.go), and
+// writes to sockets (control answers, probes) use MSG_NOSIGNAL
+// (send_linux.go), so a client that vanishes mid-request costs nothing.
+// A SIGPIPE sent to miniinit with kill(2) is still forwarded, as tini
+// forwards it.
 //
 // # Exit codes
 //

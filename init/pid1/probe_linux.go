@@ -43,7 +43,7 @@ func probeHTTP(url string, deadline time.Time) (bool, string) {
 	}
 	defer f.Close()
 	req := "GET " + path + " HTTP/1.0\r\nHost: " + hostport + "\r\nUser-Agent: miniinit\r\nConnection: close\r\n\r\n"
-	if _, err := f.Write([]byte(req)); err != nil {
+	if err := sendAll(f, []byte(req)); err != nil {
 		return false, probeError(err)
 	}
 	// Only the status line matters: "HTTP/1.1 204 No Content".
