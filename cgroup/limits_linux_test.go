@@ -125,8 +125,11 @@ func TestCreateWritesEveryLimit(t *testing.T) {
 	}
 }
 
-// A busy loop under a quota of a fifth of a CPU gets about that: only a
-// loose bound (under half) is asserted, and that the kernel throttled it.
+// A busy loop under a quota of a fifth of a CPU gets at most about that:
+// only a loose bound (under half) is asserted, and that the kernel
+// throttled it. On a busy machine the loop may get less than its quota
+// and so never be throttled in a given second: it is watched in rounds
+// of a second, up to 15, until the kernel reports throttling.
 func TestCPUQuotaLimits(t *testing.T) {
 	l := hostLayout(t)
 	if _, ok := l.Mounts["cpu"]; !ok {
@@ -136,17 +139,28 @@ func TestCPUQuotaLimits(t *testing.T) {
 	p := startGated(t, c, "sh", "-c", "read x; while :; do :; done")
 	p.release(t)
 	cpuDir, _ := c.dirOf("cpu")
-	used0, at0 := runTime(t, p.pid()), time.Now()
-	time.Sleep(time.Second)
-	used, wall := runTime(t, p.pid())-used0, time.Since(at0)
-	share := float64(used) / float64(wall)
-	stat := readTrim(t, filepath.Join(cpuDir, "cpu.stat"))
-	t.Logf("busy loop with CPUQuota 20000/100000: %.0f%% of a CPU; cpu.stat: %s", 100*share, strings.ReplaceAll(stat, "\n", ", "))
-	if share >= 0.5 || share < 0.05 {
-		t.Errorf("busy loop used %.0f%% of a CPU, want about 20%%", 100*share)
+	var stat string
+	var total time.Duration
+	for round := 1; round <= 15; round++ {
+		used0, at0 := runTime(t, p.pid()), time.Now()
+		time.Sleep(time.Second)
+		used, wall := runTime(t, p.pid())-used0, time.Since(at0)
+		total += used
+		share := float64(used) / float64(wall)
+		stat = readTrim(t, filepath.Join(cpuDir, "cpu.stat"))
+		t.Logf("round %d: busy loop with CPUQuota 20000/100000: %.0f%% of a CPU; cpu.stat: %s", round, 100*share, strings.ReplaceAll(stat, "\n", ", "))
+		if share >= 0.5 {
+			t.Fatalf("busy loop used %.0f%% of a CPU, want about 20%% (at most 50%%)", 100*share)
+		}
+		if n, err := keyedValue(stat, "nr_throttled"); err == nil && n > 0 {
+			break
+		}
+	}
+	if total == 0 {
+		t.Errorf("the busy loop never ran")
 	}
 	if n, err := keyedValue(stat, "nr_throttled"); err != nil || n == 0 {
-		t.Errorf("cpu.stat shows no throttling: %q", stat)
+		t.Errorf("cpu.stat shows no throttling after 15 s: %q", stat)
 	}
 }
 
