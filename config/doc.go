@@ -7,8 +7,9 @@
 //
 // # The file
 //
-// An annotated example with every key (only name, a rootfs source and one
-// workload with a command are required):
+// An annotated example with every key (only name and one workload with a
+// command are required; minispawn requires a rootfs source too, which a
+// file that only miniinit reads, `miniinit -c`, may leave out):
 //
 //	# The container's name: its cgroup, and its hostname unless hostname
 //	# is set. Letters, digits, '-', '_' and '.'; at most 64; no leading '.'.

@@ -14,11 +14,20 @@ import (
 // the file is returned as it is (an *fs.PathError, wrapped); a problem in
 // its content as Errors.
 func Load(path string) (*Config, error) {
+	return load(path, Parse)
+}
+
+// LoadInit is Load for a file that only miniinit reads; see ParseInit.
+func LoadInit(path string) (*Config, error) {
+	return load(path, ParseInit)
+}
+
+func load(path string, parse func(string, []byte) (*Config, error)) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(path, data)
+	return parse(path, data)
 }
 
 // Parse decodes and validates a configuration, naming it name in messages
@@ -29,13 +38,24 @@ func Load(path string) (*Config, error) {
 // so it is reported alone; otherwise unknown keys, wrong types, bad values
 // and broken rules all come together.
 func Parse(name string, data []byte) (*Config, error) {
+	return parse(name, data, false)
+}
+
+// ParseInit is Parse for a configuration that only miniinit reads (`miniinit
+// -c`, an image's ENTRYPOINT): a root filesystem is minispawn's business,
+// so rootfs is not required. When present it is checked all the same.
+func ParseInit(name string, data []byte) (*Config, error) {
+	return parse(name, data, true)
+}
+
+func parse(name string, data []byte, initOnly bool) (*Config, error) {
 	// 1. Syntax: BurntSushi/toml parses into generic values. Nothing
 	//    else can be checked in a document that does not parse.
 	var raw map[string]any
 	if _, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&raw); err != nil {
 		return nil, Errors{syntaxError(name, data, err)}
 	}
-	r := &reporter{file: name, ps: indexPositions(data), raw: raw}
+	r := &reporter{file: name, ps: indexPositions(data), raw: raw, initOnly: initOnly}
 
 	// 2. Schema and types: every key known, every value of its type.
 	var c Config

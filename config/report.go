@@ -18,6 +18,9 @@ type reporter struct {
 	// noise such as "command is required" under "command must be a
 	// string": errorf drops those.
 	bad []path
+	// initOnly: the configuration is miniinit's alone (ParseInit), which
+	// needs no root filesystem.
+	initOnly bool
 }
 
 // errorf reports a problem at p; when p is not written in the file (a

@@ -116,7 +116,7 @@ func checkRootfs(r *reporter, c *Config) {
 	switch {
 	case fs.Path != "" && len(fs.Build) > 0:
 		r.errorf(p.key("build"), "rootfs: set path or build, not both (path uses an existing directory, build makes a root from host binaries)")
-	case !hasPath && !hasBuild:
+	case !hasPath && !hasBuild && !r.initOnly:
 		r.errorf(p, "rootfs: path (an existing directory) or build (a list of host binaries) is required")
 	}
 	if hasPath {

@@ -35,6 +35,24 @@ name = "w"
 command = "/bin/w"
 `
 
+// A file only miniinit reads needs no rootfs; minispawn's still does, with
+// the same message as ever. A rootfs that is there is checked either way.
+func TestParseInitNeedsNoRootfs(t *testing.T) {
+	doc := "name = \"n\"\n[[workload]]\nname = \"w\"\ncommand = \"/bin/w\"\n"
+	c, err := ParseInit("t.toml", []byte(doc))
+	if err != nil || c == nil || c.Workloads[0].Command != "/bin/w" {
+		t.Fatalf("ParseInit: %v", err)
+	}
+	want := "t.toml:1:1: rootfs: path (an existing directory) or build (a list of host binaries) is required"
+	if _, err := Parse("t.toml", []byte(doc)); err == nil || err.Error() != want {
+		t.Errorf("Parse: %v, want %s", err, want)
+	}
+	bad := "name = \"n\"\nrootfs.path = \"srv\"\n[[workload]]\nname = \"w\"\ncommand = \"c\"\n"
+	if _, err := ParseInit("t.toml", []byte(bad)); err == nil || !strings.Contains(err.Error(), `rootfs: path "srv" must be an absolute path`) {
+		t.Errorf("ParseInit of a relative rootfs.path: %v", err)
+	}
+}
+
 // limitsDoc is a valid document whose [limits] table, at line 6, has body.
 func limitsDoc(body string) string { return `name = "n"` + ok + "[limits]\n" + body }
 

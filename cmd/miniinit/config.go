@@ -21,7 +21,7 @@ import (
 // is read to the end and closed.
 func loadConfig(c *cli) (*config.Config, error) {
 	if c.config != "" {
-		return config.Load(c.config)
+		return config.LoadInit(c.config)
 	}
 	data, err := readFD(c.configFD)
 	if err != nil {
@@ -31,7 +31,7 @@ func loadConfig(c *cli) (*config.Config, error) {
 	if name == "" {
 		name = "config fd " + strconv.Itoa(c.configFD)
 	}
-	return config.Parse(name, data)
+	return config.ParseInit(name, data)
 }
 
 func readFD(fd int) ([]byte, error) {

@@ -99,7 +99,7 @@ func ctlSocket(socket, file string, env lookupEnv) (string, error) {
 	case socket != "":
 		return socket, nil
 	case file != "":
-		cfg, err := config.Load(file)
+		cfg, err := config.LoadInit(file)
 		if err != nil {
 			return "", err
 		}

@@ -402,7 +402,7 @@ func (c *cli) options() (pid1.Options, error) {
 		// minispawn sends the file's new content on reload.
 		name := cfg.File
 		o.ReloadFrom = func(data []byte) ([]pid1.Workload, map[syscall.Signal][]string, error) {
-			next, err := config.Parse(name, data)
+			next, err := config.ParseInit(name, data)
 			if err != nil {
 				return nil, nil, err
 			}

@@ -172,6 +172,31 @@ func TestConfigFile(t *testing.T) {
 	checkTwoWorkloads(t, dir)
 }
 
+// A file that only miniinit reads needs no rootfs, which is minispawn's
+// business: `miniinit -c /etc/app.toml` as an image's ENTRYPOINT (the
+// issue's case, refused with 125 before); `miniinit ctl -c` reads such a
+// file too.
+func TestConfigFileWithoutRootfs(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "app.toml")
+	doc := strings.Replace(twoWorkloads(dir), "rootfs.path = \"/\"\n", "", 1)
+	doc = strings.Replace(doc, "[init]\n", "[init]\ncontrol = \""+filepath.Join(dir, "ctl.sock")+"\"\n", 1)
+	if strings.Contains(doc, "rootfs") {
+		t.Fatalf("the file still names rootfs:\n%s", doc)
+	}
+	if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runBin(t, nil, "-s", "-c", file)
+	if code != 3 {
+		t.Fatalf("exit code %d, want 3; stderr:\n%s", code, stderr)
+	}
+	checkTwoWorkloads(t, dir)
+	if got, err := ctlSocket("", file, noEnv); err != nil || got != filepath.Join(dir, "ctl.sock") {
+		t.Errorf("ctl -c %s: socket %q, %v", file, got, err)
+	}
+}
+
 // TestConfigFD: the configuration arrives on a descriptor, as minispawn
 // passes it.
 func TestConfigFD(t *testing.T) {

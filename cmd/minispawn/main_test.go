@@ -256,6 +256,19 @@ func writeConfig(t *testing.T, text string) string {
 	return p
 }
 
+// minispawn still requires a rootfs, with the message it always gave,
+// although miniinit reads the same file without one.
+func TestRootfsRequired(t *testing.T) {
+	cfg := writeConfig(t, "name = \"n\"\n[[workload]]\nname = \"w\"\ncommand = \"/bin/true\"\n")
+	for _, args := range [][]string{{"check", "-c", cfg}, {"-c", cfg}} {
+		res := runMinispawn(t, 20*time.Second, args...)
+		want := cfg + ":1:1: rootfs: path (an existing directory) or build (a list of host binaries) is required"
+		if res.code != exitSetup || !strings.Contains(res.stderr, want) {
+			t.Errorf("minispawn %q: exit %d, stderr:\n%s\nwant %d and %q", args, res.code, res.stderr, exitSetup, want)
+		}
+	}
+}
+
 func TestCheckPrintsPlanWithoutRunning(t *testing.T) {
 	res := runMinispawn(t, 20*time.Second, "check", "-c", "../../contrib/examples/demo.toml")
 	if res.code != 0 {
