@@ -121,10 +121,11 @@
 //	# The confinement the whole container runs under (miniinit and every
 //	# workload inherit it). Every default is the safe choice.
 //	[security]
-//	# The capability bounding set to keep. Default: the usual container
-//	# set (AUDIT_WRITE CHOWN DAC_OVERRIDE FOWNER FSETID KILL
-//	# NET_BIND_SERVICE NET_RAW SETFCAP SETGID SETPCAP SETUID SYS_CHROOT).
-//	# ["ALL"] keeps all; [] none.
+//	# The capability bounding set to keep. Default: podman's container
+//	# set (CHOWN DAC_OVERRIDE FOWNER FSETID KILL NET_BIND_SERVICE SETFCAP
+//	# SETGID SETPCAP SETUID SYS_CHROOT): no NET_RAW (raw sockets), no
+//	# AUDIT_WRITE, no MKNOD; list them to add them. ["ALL"] keeps all;
+//	# [] none.
 //	capabilities = ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
 //	# "default": dangerous system calls (mount, kexec, module loading,
 //	# ptrace, bpf, namespace creation...) answer EPERM, unknown ones

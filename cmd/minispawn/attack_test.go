@@ -226,3 +226,20 @@ func TestAttackTIOCSTIIntoCallersTerminalFails(t *testing.T) {
 	}
 	mustBlock(t, verdict(stdout.String()), "EPERM", "EIO")
 }
+
+// TestAttackRawSocketAndAuditWriteFail: the default set has neither
+// CAP_NET_RAW nor CAP_AUDIT_WRITE, so root inside opens no raw socket (no
+// ping, no forged packets) and writes no record into the host's audit
+// log. The control lists both in security.capabilities, and both work.
+func TestAttackRawSocketAndAuditWriteFail(t *testing.T) {
+	roottest.Require(t)
+	root := attackRoot(t)
+	mustBlock(t, attack(t, root, "raw-socket", "", ""), "EPERM")
+	mustBlock(t, attack(t, root, "audit-write", "", ""), "EPERM")
+	added := `capabilities = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT", "NET_RAW", "AUDIT_WRITE"]`
+	for _, a := range []string{"raw-socket", "audit-write"} {
+		if got := attack(t, root, a, "", added); got != "ESCAPED" {
+			t.Errorf("control %s with NET_RAW and AUDIT_WRITE added: %s", a, got)
+		}
+	}
+}

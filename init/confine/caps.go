@@ -57,8 +57,15 @@ var capNames = [...]string{
 	unix.CAP_CHECKPOINT_RESTORE: "CAP_CHECKPOINT_RESTORE",
 }
 
-// defaultCaps is the container default: Docker's and the OCI default
-// set, less CAP_MKNOD.
+// defaultCaps is the container default: podman's eleven (containers/
+// common's default list), which is Docker's set less CAP_MKNOD,
+// CAP_NET_RAW and CAP_AUDIT_WRITE.
+//
+// CAP_NET_RAW opens raw sockets: ping works without it (through the
+// ICMP datagram socket where ping_group_range allows, or not at all),
+// while raw sockets let root forge any packet on the container's
+// network. CAP_AUDIT_WRITE writes records into the host's audit log.
+// Both can be added back with Capabilities.
 //
 // Docker can grant CAP_MKNOD because it always installs a device cgroup
 // allow-list, which stops a created node from being opened. minispawn
@@ -67,14 +74,12 @@ var capNames = [...]string{
 // (TestMknodBlockDevice makes such a node). Add it back with
 // Capabilities when a device policy is in place.
 var defaultCaps = []int{
-	unix.CAP_AUDIT_WRITE,
 	unix.CAP_CHOWN,
 	unix.CAP_DAC_OVERRIDE,
 	unix.CAP_FOWNER,
 	unix.CAP_FSETID,
 	unix.CAP_KILL,
 	unix.CAP_NET_BIND_SERVICE,
-	unix.CAP_NET_RAW,
 	unix.CAP_SETFCAP,
 	unix.CAP_SETGID,
 	unix.CAP_SETPCAP,

@@ -21,9 +21,10 @@
 // # Defaults
 //
 //	no_new_privs      on (Default)
-//	capabilities      AUDIT_WRITE CHOWN DAC_OVERRIDE FOWNER FSETID KILL
-//	                  NET_BIND_SERVICE NET_RAW SETFCAP SETGID SETPCAP SETUID
-//	                  SYS_CHROOT (Docker's set without MKNOD: see defaultCaps)
+//	capabilities      CHOWN DAC_OVERRIDE FOWNER FSETID KILL NET_BIND_SERVICE
+//	                  SETFCAP SETGID SETPCAP SETUID SYS_CHROOT (podman's set:
+//	                  Docker's without MKNOD, NET_RAW, AUDIT_WRITE; see
+//	                  defaultCaps)
 //	inheritable, ambient  always cleared
 //	groups            always set explicitly; none unless listed
 //	seccomp           DefaultSeccomp (Default): deny list -> EPERM, clone3 and

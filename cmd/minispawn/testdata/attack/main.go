@@ -124,6 +124,20 @@ var attacks = map[string]func(string) error{
 		fmt.Println("devices:", strings.Join(names, " "))
 		return nil
 	},
+	// A raw IPv4 socket, the one ping uses without ping_group_range: it
+	// forges any packet on the container's network.
+	"raw-socket": func(string) error {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP)
+		if err == nil {
+			unix.Close(fd)
+		}
+		return err
+	},
+	// A user record sent to the kernel's audit netlink socket (it lands
+	// in the host's audit log where auditing is on). The socket opens
+	// for anyone; the kernel checks CAP_AUDIT_WRITE on the message and
+	// answers in its acknowledgement.
+	"audit-write": auditWrite,
 	// Open the binary PID 1 runs (miniinit) for writing, through /proc.
 	"write-init-binary": func(string) error {
 		f, err := os.OpenFile("/proc/1/exe", os.O_WRONLY, 0)
