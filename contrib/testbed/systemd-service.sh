@@ -15,9 +15,20 @@
 #             names them after their workloads)
 #   reload    systemctl reload sends the edited file to miniinit, which
 #             restarts the changed workload (RELOADING=1 ... READY=1)
+#   reload-restart  an edit of [limits] is not applied: a warning in the
+#             journal, and STATUS= says a restart is needed
 #   stop      systemctl stop: clean exit, no process, mount or cgroup left
 #   failed    a failing main workload fails the unit with its exit code
-#   watchdog  a frozen miniinit (SIGSTOP) gets the unit restarted
+#   fail-*    the container ends for a failure: essential db killed by an
+#             outside SIGTERM (143), main start timeout, essential start
+#             timeout during the start, essential unhealthy with action
+#             stop (1): systemd sees an exit-code failure, restarts it,
+#             and the journal names the failed workload and why (err)
+#   refused   an invalid file: exit 125, failed, not restarted
+#   long-line a 108,893-byte line keeps its workload's identifier
+#   init-prio miniinit's warnings reach the journal at priority 4
+#   watchdog  a frozen miniinit (SIGSTOP) gets the unit restarted, with
+#             one error line (SIGABRT), no Go trace, no cgroup left
 #   scope     started by hand: a transient scope with the container below
 #   sockets   a .socket unit's socket is fd 3 of the main workload
 #   machined  register = true: machinectl lists the container, its leader
@@ -58,6 +69,10 @@ mounts() { awk '{print $5}' /proc/self/mountinfo | sort; }
 install -m 0755 "$bindir/minispawn" "$bindir/miniinit" /usr/local/bin/
 install -m 0644 "$repo/contrib/systemd/minispawn@.service" /etc/systemd/system/
 mkdir -p /etc/minispawn /etc/systemd/system/minispawn@fail.service.d /etc/systemd/system/minispawn@wd.service.d
+for u in kill tmo etmo hst; do
+	mkdir -p /etc/systemd/system/minispawn@$u.service.d
+	printf '[Service]\nRestartSec=1s\n' >/etc/systemd/system/minispawn@$u.service.d/slow.conf
+done
 roots='["/bin/sh", "/bin/sleep", "/bin/ls"]'
 # svc: db is ready 1 s after it starts (exec probe); web, the main one,
 # starts once db is ready and is ready once its SIGTERM trap is set.
@@ -95,7 +110,53 @@ command = "/bin/sh"
 args = ["-c", "echo about to fail; exit 3"]
 EOF
 printf '[Service]\nRestart=no\n' >/etc/systemd/system/minispawn@fail.service.d/norestart.conf
-printf '[Service]\nWatchdogSec=2s\nRestartSec=100ms\n' >/etc/systemd/system/minispawn@wd.service.d/fast.conf
+printf '[Service]\nWatchdogSec=2s\nRestartSec=2s\n' >/etc/systemd/system/minispawn@wd.service.d/fast.conf
+# The failure cases: db essential, web main, both plain sleeps.
+failtoml() { # NAME TOP DB-EXTRA WEB-EXTRA
+	cat <<EOF
+name = "$1"
+$2
+[rootfs]
+build = $roots
+[[workload]]
+name = "db"
+command = "/bin/sleep"
+args = ["1001"]
+essential = true
+$3
+[[workload]]
+name = "web"
+command = "/bin/sleep"
+args = ["1002"]
+main = true
+$4
+EOF
+}
+never='ready = { exec = ["/bin/sh", "-c", "exit 1"], interval = "100ms" }
+start_timeout = "1s"'
+failtoml kill "" "" "" >/etc/minispawn/kill.toml
+failtoml tmo "$(printf '[systemd]\nnotify = "started"')" "" "$never" >/etc/minispawn/tmo.toml
+failtoml etmo "" "$never" "" >/etc/minispawn/etmo.toml
+failtoml hst "" 'health = { exec = ["/bin/sh", "-c", "exit 1"], interval = "200ms", retries = 2, action = "stop" }' "" >/etc/minispawn/hst.toml
+printf 'name = "bad"\nbogus = 1\n' >/etc/minispawn/bad.toml
+# long: one 108,893-byte line; stubborn ignores SIGTERM, so the stop
+# SIGKILLs it and miniinit warns.
+cat >/etc/minispawn/long.toml <<'EOF'
+name = "long"
+[rootfs]
+build = ["/bin/sh", "/bin/sleep", "/usr/bin/head", "/usr/bin/tr"]
+[[workload]]
+name = "long"
+command = "/bin/sh"
+args = ["-c", "head -c 108893 /dev/zero | tr '\\0' x; echo; exec sleep 1000"]
+main = true
+log_prefix = true
+[[workload]]
+name = "stubborn"
+command = "/bin/sh"
+args = ["-c", "trap '' TERM; while :; do sleep 0.1; done"]
+stop_timeout = "300ms"
+EOF
 # A unit printed by minispawn itself, for the socket check.
 cat >/etc/minispawn/sock.toml <<EOF
 name = "sock"
@@ -176,6 +237,15 @@ after=$(show minispawn@svc StatusText)
 [ $rc = 0 ] && [ "$(show minispawn@svc ActiveState)" = active ] && [ "$after" = "2/2 workloads ready" ] &&
 	journalctl -u minispawn@svc -t web -o cat --no-pager | grep -qx 'web v2 serving'
 check reload $? "systemctl reload exited $rc; then $(show minispawn@svc ActiveState), \"$after\", $(journalctl -u minispawn@svc -o cat --no-pager | grep -c 'web v2 serving') line(s) of the new web"
+# A [limits] edit cannot be applied by a reload: it says so.
+sed -i 's/memory = "64M"/memory = "96M"/' /etc/minispawn/svc.toml
+systemctl reload minispawn@svc
+wait_for 10 sh -c 'systemctl show minispawn@svc -p StatusText --value | grep -q "restart to apply: limits"'
+ok=$?
+text=$(show minispawn@svc StatusText)
+warn=$(journalctl -u minispawn@svc -t minispawn -p warning -o cat --no-pager | grep 'not applied until the container restarts')
+[ $ok = 0 ] && case $warn in *": limits"*) true ;; *) false ;; esac
+check reload-restart $? "status \"$text\"; journal (warning): $warn"
 cp /tmp/svc.toml.orig /etc/minispawn/svc.toml
 
 timeout 60 systemctl stop minispawn@svc
@@ -196,19 +266,73 @@ systemctl status minispawn@fail --no-pager >/tmp/status.txt 2>&1
 [ "$res" = "failed exit-code 3" ] && grep -q 'status=3' /tmp/status.txt
 check failed $? "$res; $(grep -o 'Main PID:.*' /tmp/status.txt)"
 
-# ---- watchdog: a hung PID 1 gets the unit restarted
+# ---- failures end as failures: exit-code, restarted, named in the journal
+# failcase UNIT STATUS WHY: the unit's main process exited STATUS, systemd
+# took it for an exit-code failure (never protocol), restarted it, and
+# minispawn logged at error priority which workload failed and why.
+failcase() {
+	local u=$1 want=$2 why=$3 ok j exited result err nr
+	wait_for 30 sh -c "[ \"\$(systemctl show $u -p NRestarts --value)\" -ge 1 ]"
+	ok=$?
+	nr=$(show "$u" NRestarts)
+	j=$(journalctl -u "$u" -o cat --no-pager)
+	exited=$(echo "$j" | grep -m1 'Main process exited')
+	result=$(echo "$j" | grep -m1 'Failed with result')
+	err=$(journalctl -u "$u" -t minispawn -p err -o cat --no-pager | grep -m1 'container failed')
+	timeout 60 systemctl stop "$u"
+	[ $ok = 0 ] && case "$exited|$result|$err" in *"status=$want/"*"'exit-code'"*"$why"*) true ;; *) false ;; esac
+	check "fail-${u#minispawn@}" $? "NRestarts=$nr; $exited; $result; err: $err"
+}
+timeout 60 systemctl start minispawn@kill
+dbpid=$(pgrep -f 'sleep 1001' | head -n1)
+kill -TERM "$dbpid"
+failcase minispawn@kill 143 'essential workload "db" failed: killed by SIGTERM'
+timeout 60 systemctl start minispawn@tmo
+failcase minispawn@tmo 1 'main workload "web" failed: not ready within start timeout 1s'
+timeout 60 systemctl start minispawn@etmo
+failcase minispawn@etmo 1 'essential workload "db" failed: not ready within start timeout 1s'
+timeout 60 systemctl start minispawn@hst
+failcase minispawn@hst 1 'essential workload "db" failed: unhealthy: 2 failed checks'
+
+# ---- a refused start (exit 125) is not retried
+timeout 60 systemctl start minispawn@bad
+sleep 1.5
+res="$(show minispawn@bad ActiveState) $(show minispawn@bad ExecMainStatus) NRestarts=$(show minispawn@bad NRestarts)"
+[ "$res" = "failed 125 NRestarts=0" ]
+check refused $? "$res"
+
+# ---- a long line keeps its name; miniinit's warnings are warnings
+timeout 60 systemctl start minispawn@long
+wait_for 10 sh -c '[ "$(journalctl -u minispawn@long -t long -o cat --no-pager | tr -cd x | wc -c)" -ge 108893 ]'
+n=$(journalctl -u minispawn@long -t long -o cat --no-pager | tr -cd x | wc -c)
+pieces=$(journalctl -u minispawn@long -t long -o cat --no-pager | grep -c '^xx*$')
+other=$(journalctl -u minispawn@long -o cat --no-pager | grep -c '^xx*$')
+[ "$n" = 108893 ] && [ "$pieces" = "$other" ]
+check long-line $? "journalctl -t long: $n bytes of the 108,893-byte line in $pieces entries; entries with its text under any name: $other"
+timeout 60 systemctl stop minispawn@long
+res="$(show minispawn@long ActiveState) $(show minispawn@long Result)"
+w=$(journalctl -u minispawn@long -t miniinit -p warning..warning -o cat --no-pager | grep -m1 'SIGKILL to workload')
+[ "$res" = "inactive success" ] && case $w in *"workload=stubborn why=stop-timeout"*) true ;; *) false ;; esac
+check init-prio $? "after stop: $res; miniinit at priority 4: $w"
+
+# ---- watchdog: a hung PID 1 gets the unit restarted, cleanly
 timeout 60 systemctl start minispawn@wd
 main=$(show minispawn@wd MainPID)
 init=$(pgrep -P "$main" -x miniinit)
 kill -STOP "$init"
 t0=$(now)
+# Between the abort and the restart (RestartSec=2s): nothing left.
+wait_for 40 sh -c '[ "$(systemctl show minispawn@wd -p SubState --value)" = auto-restart ]'
+cgleft=$(ls -d /sys/fs/cgroup/*/minispawn/wd /sys/fs/cgroup/minispawn/wd 2>/dev/null | tr '\n' ' ')
 wait_for 40 sh -c '[ "$(systemctl show minispawn@wd -p NRestarts --value)" -ge 1 ] && [ "$(systemctl show minispawn@wd -p ActiveState --value)" = active ]'
 ok=$?
 took=$(since "$t0")
 wj=$(journalctl -u minispawn@wd -o cat --no-pager | grep -m1 -i watchdog)
+abrt=$(journalctl -u minispawn@wd -t minispawn -p err -o cat --no-pager | grep -c 'aborted by SIGABRT')
+trace=$(journalctl -u minispawn@wd -o cat --no-pager | grep -c '^goroutine ')
 newmain=$(show minispawn@wd MainPID)
-[ $ok = 0 ] && [ -n "$wj" ] && [ "$newmain" != "$main" ]
-check watchdog $? "miniinit $init frozen; ${took}s later: NRestarts=$(show minispawn@wd NRestarts), $(show minispawn@wd ActiveState), main pid $main -> $newmain; journal: $wj"
+[ $ok = 0 ] && [ -n "$wj" ] && [ "$newmain" != "$main" ] && [ "$abrt" = 1 ] && [ "$trace" = 0 ] && [ -z "$cgleft" ]
+check watchdog $? "miniinit $init frozen; ${took}s later: NRestarts=$(show minispawn@wd NRestarts), $(show minispawn@wd ActiveState), main pid $main -> $newmain; journal: $wj; SIGABRT error lines: $abrt; Go trace lines: $trace; cgroups left before the restart: [${cgleft}]"
 timeout 60 systemctl stop minispawn@wd
 
 # ---- started by hand: a transient scope
@@ -263,7 +387,7 @@ else
 fi
 
 if [ "$failed" -gt 0 ]; then
-	for u in minispawn@svc minispawn@fail minispawn@wd minispawn-sock minispawn@reg; do
+	for u in minispawn@svc minispawn@fail minispawn@kill minispawn@tmo minispawn@etmo minispawn@hst minispawn@bad minispawn@long minispawn@wd minispawn-sock minispawn@reg; do
 		echo "INFO journalctl -u $u:"
 		journalctl -u $u -o cat --no-pager | tail -n 30 | sed 's/^/INFO   /'
 	done
