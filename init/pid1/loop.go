@@ -51,9 +51,10 @@ type loop struct {
 	timers supervise.Timers
 	timer  *time.Timer
 
-	works      map[string]*work // every workload, by name
-	order      []*work          // in the order of the configuration
-	procs      map[int]*process // workload processes started and not yet reaped
+	works      map[string]*work    // every workload, by name
+	order      []*work             // in the order of the configuration
+	procs      map[int]*process    // workload processes started and not yet reaped
+	leftovers  map[string]*process // runs ended during their stop, until its deadline (stop_linux.go)
 	probes     map[int]*execProbe
 	main       *work
 	lastSignal syscall.Signal // the last signal forwarded while main ran
@@ -184,10 +185,12 @@ func (l *loop) onExit(pid int, ws syscall.WaitStatus) {
 			// What a process that ended by itself left in its group
 			// goes with it: a restart must not meet the last run's
 			// children. After a stop, what is left had the stop
-			// signal too and may still be finishing: the next start,
-			// or the drain, deals with it.
+			// signal too and may still be finishing until the stop's
+			// deadline (stop_linux.go).
 			_ = ignoreESRCH(unix.Kill(-pid, unix.SIGKILL))
 			l.sweepCgroup(p)
+		} else if l.opts.Supervised {
+			l.endedStopping(p)
 		}
 		exit := supervise.Exit{Code: p.code}
 		if ws.Signaled() {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/minispawn/minispawn/init/supervise"
 	"golang.org/x/sys/unix"
@@ -24,6 +25,9 @@ type process struct {
 	running  bool
 	status   syscall.WaitStatus // valid once it has exited
 	code     int                // exit code by the rules of exitcode.go
+	cgroup   bool               // born into a cgroup of its own
+	killAt   time.Time          // its stop's deadline, once it has had its stop signal
+	tree     map[procKey]bool   // without a cgroup: its processes seen at its stop (stop_linux.go)
 }
 
 // startRun starts run number run of workload name, as the machine decided,
@@ -31,10 +35,10 @@ type process struct {
 // the process through the reaper only.
 func (l *loop) startRun(name string, run int) {
 	wk := l.works[name]
-	if prev := wk.cur; prev != nil && l.cgroups != nil {
+	if prev := wk.cur; prev != nil {
 		// Whatever the last run left (it had its stop signal) must
 		// not meet the new one.
-		l.sweepCgroup(prev)
+		l.killLeftovers(prev)
 	}
 	p := &process{w: wk.w, run: run}
 	wk.cur, wk.runs = p, run
@@ -163,6 +167,7 @@ func (l *loop) spawn(p *process) (int, error) {
 		sys.UseCgroupFD, sys.CgroupFD = true, fd
 		pid, err := forkExec()
 		if !errors.Is(err, unix.ENOSYS) {
+			p.cgroup = err == nil
 			return pid, execError(err)
 		}
 		// clone3 refused (a seccomp filter answers ENOSYS, as the
@@ -257,13 +262,6 @@ func (l *loop) signalWorkload(p *process, sig syscall.Signal) {
 		l.log.Warn("signal workload", "workload", p.w.Name, "err", sysErr(fmt.Sprintf("kill %d %s", target, SignalName(sig)), err))
 	}
 	l.signalCgroup(p, sig)
-}
-
-// killWorkload SIGKILLs p's whole tree: its process group, and its cgroup
-// when it has one.
-func (l *loop) killWorkload(p *process) {
-	_ = ignoreESRCH(unix.Kill(-p.pid, unix.SIGKILL))
-	l.sweepCgroup(p)
 }
 
 // confineError is a workload that cannot be confined as asked: it does not

@@ -15,6 +15,7 @@ type procEntry struct {
 	Pid   int    `json:"pid"`
 	Comm  string `json:"comm"`
 	PPid  int    `json:"-"`
+	Pgrp  int    `json:"-"`
 	State byte   `json:"-"`
 	Start uint64 `json:"-"` // clock ticks after boot
 }
@@ -51,29 +52,39 @@ func parseStat(b []byte) (procEntry, error) {
 	if err != nil {
 		return procEntry{}, fmt.Errorf("parse stat of %d: ppid: %w", pid, err)
 	}
+	pgrp, err := strconv.Atoi(string(f[2]))
+	if err != nil {
+		return procEntry{}, fmt.Errorf("parse stat of %d: pgrp: %w", pid, err)
+	}
 	start, err := strconv.ParseUint(string(f[19]), 10, 64)
 	if err != nil {
 		return procEntry{}, fmt.Errorf("parse stat of %d: starttime: %w", pid, err)
 	}
-	return procEntry{Pid: pid, Comm: string(b[open+1 : closing]), PPid: ppid, State: f[0][0], Start: start}, nil
+	return procEntry{Pid: pid, Comm: string(b[open+1 : closing]), PPid: ppid, Pgrp: pgrp, State: f[0][0], Start: start}, nil
 }
 
 // descendants returns the live (not zombie) processes in all whose parent
 // chain reaches root, in the order of all.
 func descendants(all []procEntry, root int) []procEntry {
+	return under(all, map[int]bool{root: true})
+}
+
+// under returns the live (not zombie) processes in all, roots excluded,
+// whose parent chain reaches one of roots, in the order of all.
+func under(all []procEntry, roots map[int]bool) []procEntry {
 	parent := make(map[int]int, len(all))
 	for _, e := range all {
 		parent[e.Pid] = e.PPid
 	}
 	var out []procEntry
 	for _, e := range all {
-		if e.Pid == root || e.State == 'Z' {
+		if roots[e.Pid] || e.State == 'Z' {
 			continue
 		}
 		// Walk up at most len(all) steps: a cycle cannot happen in a
 		// consistent snapshot, but a snapshot is not atomic.
 		for p, steps := e.PPid, 0; p > 0 && steps <= len(all); p, steps = parent[p], steps+1 {
-			if p == root {
+			if roots[p] {
 				out = append(out, e)
 				break
 			}

@@ -95,7 +95,7 @@ func (l *loop) finish() {
 func setup(opts Options, log *slog.Logger, logw *logWriter, stdio []uintptr) (*loop, error) {
 	l := &loop{
 		log: log, logw: logw, opts: opts, self: unix.Getpid(), stdio: stdio,
-		procs: map[int]*process{}, probes: map[int]*execProbe{}, works: map[string]*work{},
+		procs: map[int]*process{}, leftovers: map[string]*process{}, probes: map[int]*execProbe{}, works: map[string]*work{},
 		events: make(chan any, 256), devNull: -1,
 	}
 	parentAtStart := unix.Getppid()

@@ -31,7 +31,11 @@ func (l *loop) do(d supervise.Decision) {
 		l.startRun(d.Name, d.Run)
 	case supervise.OpSignal:
 		if p := l.live(d.Name, d.Run); p != nil {
-			l.signalWorkload(p, d.Signal)
+			if d.Reason == supervise.ReasonStop {
+				l.stopWorkload(p, d.Signal, d.At) // stop_linux.go
+			} else {
+				l.signalWorkload(p, d.Signal)
+			}
 		}
 	case supervise.OpKill:
 		if p := l.live(d.Name, d.Run); p != nil {
@@ -69,7 +73,7 @@ func (l *loop) budget() time.Duration {
 
 // The loop keeps one real timer, for the earliest of the deadlines the
 // machine asked for and of its own (exec probe timeouts, named with
-// probeTimer's prefix).
+// probeTimer's prefix; stop deadlines of what ended runs left, treeTimer's).
 
 func (l *loop) armTimer() {
 	next, ok := l.timers.Next()
@@ -98,6 +102,10 @@ func (l *loop) onTimer() {
 	for _, name := range l.timers.Due(time.Now()) {
 		if pid, ok := strings.CutPrefix(name, probeTimer); ok {
 			l.execProbeTimeout(pid)
+			continue
+		}
+		if w, ok := strings.CutPrefix(name, treeTimer); ok {
+			l.onTreeTimer(w)
 			continue
 		}
 		l.handle(supervise.TimerFired{Name: name})

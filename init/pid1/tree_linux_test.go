@@ -2,10 +2,13 @@ package pid1
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
+	"github.com/minispawn/minispawn/init/roottest"
 	"golang.org/x/sys/unix"
 )
 
@@ -76,5 +79,49 @@ func TestParsePids(t *testing.T) {
 	got := parsePids([]byte("12\n0\n7\n-3\n"))
 	if len(got) != 2 || got[0] != 12 || got[1] != 7 {
 		t.Errorf("parsePids = %v, want [12 7]", got)
+	}
+}
+
+// TestCollectPastRuns: a past run's cgroup that could not be removed at
+// the next start (its killed processes had not died yet) is removed once
+// they have: collect, which each start and each reaped orphan run. (It
+// stayed until miniinit exited: a crash loop left a trail of them.)
+func TestCollectPastRuns(t *testing.T) {
+	roottest.Require(t)
+	roottest.Need(t, cgroupParentForTest() != "", "no cgroup2 hierarchy mounted")
+	tr, err := setupCgroups(instanceID(os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.remove()
+	fd, err := tr.open("w", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sleep", "100")
+	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	tr.cur["w"].tainted = true // as after cgroup.kill, before the process has died
+	if _, err := tr.open("w", 2); err != nil {
+		t.Fatal(err)
+	}
+	past := filepath.Join(tr.dir, "w.1")
+	if _, err := os.Stat(past); err != nil {
+		t.Fatalf("w.1, still populated, is gone: %v", err)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	if !tr.stale() {
+		t.Fatal("no past run to collect")
+	}
+	tr.collect()
+	if _, err := os.Stat(past); err == nil {
+		t.Error("w.1 was not removed once empty")
+	}
+	if _, err := os.Stat(filepath.Join(tr.dir, "w.2")); err != nil || tr.stale() {
+		t.Errorf("the current run's cgroup: %v, stale %v", err, tr.stale())
 	}
 }

@@ -167,3 +167,26 @@ func TestTimers(t *testing.T) {
 		t.Error("timers left")
 	}
 }
+
+// TestStopSignalMarked: the first signal of a stop says so and carries
+// the stop's kill deadline, which the caller needs to send SIGCONT after
+// it and to kill the run's whole tree on time; a routed signal does not.
+func TestStopSignalMarked(t *testing.T) {
+	h := newHarness(t, []Spec{{Name: "a", StopTimeout: 3 * time.Second}, {Name: "m", Main: true}}, Options{})
+	h.do(Boot{})
+	h.advance(time.Second)
+	var stop []Decision
+	for _, d := range h.m.Handle(StopRequested{Name: "a"}) {
+		if d.Op == OpSignal {
+			stop = append(stop, d)
+		}
+	}
+	if len(stop) != 1 || stop[0].Reason != ReasonStop || !stop[0].At.Equal(epoch.Add(4*time.Second)) {
+		t.Errorf("stop signal %+v, want one with reason %q and the kill deadline", stop, ReasonStop)
+	}
+	for _, d := range h.m.Handle(SignalReceived{Signal: syscall.SIGHUP}) {
+		if d.Op == OpSignal && d.Reason != "" {
+			t.Errorf("routed signal marked: %+v", d)
+		}
+	}
+}

@@ -16,7 +16,12 @@ const (
 	// (or cgroup), then report Spawned or SpawnFailed.
 	OpStart Op = iota + 1
 	// OpSignal: send Signal to workload Name's process (run Run) and,
-	// as the caller's policy says, its group.
+	// as the caller's policy says, its group. Reason ReasonStop marks
+	// the first signal of a stop, which At bounds: the caller sends
+	// SIGCONT after it (a stopped process must run to act on it, as
+	// systemd, s6-svc -d and runit's sv down do), and SIGKILLs at At
+	// whatever of the run's tree outlives its process (the machine's
+	// OpKill covers the process itself while it runs).
 	OpSignal
 	// OpKill: SIGKILL everything in workload Name's tree (run Run).
 	// Reason says why: "stop-timeout", "budget", "second-signal"; and
@@ -36,6 +41,9 @@ const (
 	// (orphans), SIGKILL them at At, then exit with Code.
 	OpDrain
 )
+
+// ReasonStop is an OpSignal's Reason when the signal begins a stop.
+const ReasonStop = "stop"
 
 var opNames = []string{OpStart: "start", OpSignal: "signal", OpKill: "kill", OpTimer: "timer", OpProbe: "probe", OpShutdown: "shutdown", OpDrain: "drain"}
 

@@ -280,7 +280,7 @@ func (m *Machine) spawned(u *unit, pid int, now time.Time) {
 	switch {
 	case u.state == Stopping:
 		// A stop came between the start decision and the spawn.
-		m.emit(Decision{Op: OpSignal, Name: u.spec.Name, Run: u.run, Signal: m.stopSignal(u)})
+		m.emitStop(u)
 	case u.spec.Kind == Oneshot:
 		// Starting until it completes.
 	case u.spec.Ready.Kind == ReadyNone:
@@ -400,8 +400,15 @@ func (m *Machine) stop(u *unit, then afterStop, why string, now time.Time) {
 		u.killAt = now
 	}
 	if u.pid != 0 {
-		m.emit(Decision{Op: OpSignal, Name: u.spec.Name, Run: u.run, Signal: m.stopSignal(u)})
+		m.emitStop(u)
 	}
+}
+
+// emitStop sends u's stop signal, marked as such (Reason "stop") with the
+// time its tree is SIGKILLed at the latest (At): the caller follows it
+// with SIGCONT and gives what the process leaves behind until then.
+func (m *Machine) emitStop(u *unit) {
+	m.emit(Decision{Op: OpSignal, Name: u.spec.Name, Run: u.run, Signal: m.stopSignal(u), Reason: ReasonStop, At: u.killAt})
 }
 
 // stopSignal is the first signal of u's stop: its own StopSignal, else
