@@ -18,9 +18,9 @@ import (
 //
 // Who sent a datagram is the kernel's word, not the sender's: SO_PASSCRED
 // makes every datagram carry its sender's pid, and the loop accepts it
-// only for the workload whose process (or process group, or cgroup) that
-// pid belongs to (owner in tree_linux.go); anything else is dropped and
-// counted. A sender in another PID namespace arrives as pid 0, and is
+// only for the workload that pid belongs to (its process, its cgroup, or
+// a descendant of its process: owner in readiness_linux.go); anything else
+// is dropped. A sender in another PID namespace arrives as pid 0, and is
 // dropped too.
 //
 // The socket has an abstract address ("@miniinit/notify/<pid>.<random>",

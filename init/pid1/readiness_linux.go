@@ -3,6 +3,8 @@ package pid1
 import (
 	"bytes"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/minispawn/minispawn/init/supervise"
 	"golang.org/x/sys/unix"
@@ -49,8 +51,8 @@ func (l *loop) readyPipe(name string, run int) (*os.File, error) {
 }
 
 // onNotify takes one notify datagram: it counts only for the workload
-// whose process sent it (the process itself, or one of its process group
-// or cgroup), and only for that process's run.
+// whose process sent it (the process itself, or one of its cgroup or of
+// its descendants: see owner), and only for that process's run.
 func (l *loop) onNotify(m notifyMsg) {
 	// Closing what came with the datagram, after acting on it, is what
 	// releases a sender waiting on BARRIER=1.
@@ -74,8 +76,13 @@ func (l *loop) onNotify(m notifyMsg) {
 }
 
 // owner returns the running workload process pid belongs to: the process
-// itself, a member of its process group, or of its cgroup. nil for any
-// other pid (and for 0, a sender outside miniinit's PID namespace).
+// itself; else the workload whose cgroup holds pid; else, for a pid in no
+// workload's cgroup (there are none, or it was not born into one), the
+// workload whose process is pid's ancestor by parent chain, which no
+// process can change. Never by process group: every workload is in
+// miniinit's session, where any process may join another workload's group
+// with setpgid(2). nil for any other pid, and for 0, a sender outside
+// miniinit's PID namespace.
 func (l *loop) owner(pid int) *process {
 	if pid <= 0 {
 		return nil
@@ -83,10 +90,62 @@ func (l *loop) owner(pid int) *process {
 	if p, ok := l.procs[pid]; ok {
 		return p
 	}
-	if pgid, err := unix.Getpgid(pid); err == nil {
-		if p, ok := l.procs[pgid]; ok {
-			return p
+	if l.cgroups != nil {
+		if name := l.cgroups.owner(l.procPid(pid)); name != "" {
+			if wk := l.works[name]; wk != nil && wk.cur != nil && wk.cur.running && wk.cur.cgroup {
+				return wk.cur
+			}
+			return nil
 		}
 	}
-	return l.cgroupOwner(pid)
+	return l.ancestorOwner(pid)
+}
+
+// ancestorOwner walks pid's parent chain in /proc up to miniinit and
+// returns the running workload process found on the way, if any. It
+// needs a /proc of miniinit's PID namespace.
+func (l *loop) ancestorOwner(pid int) *process {
+	for steps := 0; l.procOK && pid > 1 && pid != l.self && steps < maxChain; steps++ {
+		e, err := readStat(pid)
+		if err != nil {
+			return nil
+		}
+		if p, ok := l.procs[e.PPid]; ok {
+			return p
+		}
+		pid = e.PPid
+	}
+	return nil
+}
+
+// maxChain bounds the walk up a parent chain: deeper than any real tree,
+// short enough for the loop.
+const maxChain = 256
+
+// procPid returns the number /proc knows pid by: pid itself when /proc
+// shows miniinit's PID namespace, else (miniinit is PID 1 of a namespace
+// that kept the /proc of an outer one) its number there, which a pidfd's
+// fdinfo gives in the namespace of the /proc it is read from. 0 when that
+// cannot be told.
+func (l *loop) procPid(pid int) int {
+	if l.procOK {
+		return pid
+	}
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return 0
+	}
+	defer unix.Close(fd)
+	b, err := os.ReadFile("/proc/self/fdinfo/" + strconv.Itoa(fd))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Pid:"); ok {
+			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
+				return n
+			}
+		}
+	}
+	return 0
 }

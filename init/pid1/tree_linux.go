@@ -309,8 +309,12 @@ func (t *cgroupTree) kill(name string) {
 	}
 }
 
-// owner names the workload whose cgroup holds pid, or "".
+// owner names the workload whose cgroup holds pid (as /proc numbers it),
+// or "".
 func (t *cgroupTree) owner(pid int) string {
+	if pid <= 0 {
+		return ""
+	}
 	own, err := ownCgroup("/proc/" + strconv.Itoa(pid) + "/cgroup")
 	if err != nil {
 		return ""
@@ -383,15 +387,4 @@ func (l *loop) sweepCgroup(p *process) {
 func (l *loop) current(p *process) bool {
 	wk := l.works[p.w.Name]
 	return wk != nil && wk.cur == p
-}
-
-// cgroupOwner returns the running process whose cgroup holds pid.
-func (l *loop) cgroupOwner(pid int) *process {
-	if l.cgroups == nil {
-		return nil
-	}
-	if wk := l.works[l.cgroups.owner(pid)]; wk != nil && wk.cur != nil && wk.cur.running {
-		return wk.cur
-	}
-	return nil
 }

@@ -20,6 +20,10 @@
 //	                           "term PID" and exit 0
 //	notify [STATUS]            send STATUS= (if given) and READY=1 to
 //	                           $NOTIFY_SOCKET, then wait for SIGTERM
+//	impostor FILE              wait for FILE ("PID ADDR": a victim's pid and
+//	                           notify socket), join process group PID, send
+//	                           READY=1 to ADDR, write FILE.sent (its pid),
+//	                           then wait for SIGTERM
 //	readyfd FD                 write a line on descriptor FD, then wait
 //	                           for SIGTERM
 //	serve ADDR                 answer HTTP/1.0 200 on TCP ADDR until SIGTERM
@@ -96,6 +100,8 @@ func main() {
 		mark(args)
 	case "notify":
 		notify(args)
+	case "impostor":
+		impostor(arg(args, 0))
 	case "readyfd":
 		fd, err := strconv.Atoi(arg(args, 0))
 		if err != nil {
@@ -429,6 +435,15 @@ func notify(args []string) {
 	if addr == "" {
 		fail("notify: no NOTIFY_SOCKET")
 	}
+	msg := "READY=1"
+	if len(args) > 0 {
+		msg = "STATUS=" + args[0] + "\n" + msg
+	}
+	sendNotify(addr, msg)
+	untilTerm()
+}
+
+func sendNotify(addr, msg string) {
 	if addr[0] == '@' {
 		addr = "\x00" + addr[1:]
 	}
@@ -436,13 +451,37 @@ func notify(args []string) {
 	if err != nil {
 		fail("%v", err)
 	}
-	msg := "READY=1"
-	if len(args) > 0 {
-		msg = "STATUS=" + args[0] + "\n" + msg
-	}
+	defer unix.Close(fd)
 	if err := unix.Sendto(fd, []byte(msg), 0, &unix.SockaddrUnix{Name: addr}); err != nil {
 		fail("notify: %v", err)
 	}
+}
+
+// impostor is a workload that claims another's readiness: it joins the
+// victim's process group (setpgid works within the session, which every
+// workload shares with miniinit) and sends READY=1 from there.
+func impostor(file string) {
+	var b []byte
+	for {
+		var err error
+		if b, err = os.ReadFile(file); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		fail("impostor: %s: %q", file, b)
+	}
+	pid, err := strconv.Atoi(f[0])
+	if err != nil {
+		fail("impostor: %v", err)
+	}
+	if err := unix.Setpgid(0, pid); err != nil {
+		fail("impostor: setpgid %d: %v", pid, err)
+	}
+	sendNotify(f[1], "READY=1")
+	writeFile(file+".sent", strconv.Itoa(os.Getpid()))
 	untilTerm()
 }
 
