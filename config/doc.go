@@ -229,7 +229,9 @@
 //	kind = "longrun"
 //	# When it fails for good (restarts not allowed or given up, unhealthy
 //	# with action "stop", a required workload failed) the container shuts
-//	# down, with its exit code (1 when that is 0). Default false.
+//	# down, with its exit code (1 when that is 0, or when miniinit's own
+//	# stop ended it: a start timeout, unhealthy, a required workload
+//	# failed). Default false.
 //	essential = true
 //	# What follows an end that was not asked for: "never" (default),
 //	# "on-failure" (an exit code not counted as success, a signal, a
@@ -332,7 +334,13 @@
 //
 // With exactly one workload it is main whether or not it sets main. With
 // several, at most one may set main = true. When one does, the container
-// ends when it ends for good (after its restarts), with its exit code.
+// ends when it ends for good (after its restarts), with its exit code
+// (1 when it failed because miniinit stopped it: its start timeout,
+// unhealthy with action "stop", a required workload failed; never the
+// 128+n of that stop's signal). On SIGTERM or SIGINT the code is the main
+// workload's (143 when it dies of SIGTERM, as under tini), or 0 when
+// miniinit runs with --zero-on-stop, as under minispawn, and the main
+// workload ended by its stop signal.
 //
 // When none does, no one workload is the container, and it runs until
 // one of:
@@ -341,7 +349,7 @@
 //     the ordered shutdown; exit code 0.
 //   - an essential workload fails for good: the ordered shutdown; exit
 //     code as for any essential failure (its last code, or 1 when that
-//     is 0 or it never ran).
+//     is 0, it never ran, or miniinit's own stop ended it).
 //   - every workload has ended for good: each one completed, failed or
 //     was stopped (`miniinit ctl stop`), and none has a restart pending
 //     (backoff, or waiting to start again, is not an end). Exit code 0

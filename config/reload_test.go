@@ -40,7 +40,7 @@ func TestRestartOnly(t *testing.T) {
 		{`name = "shop"`, "name = \"shop\"\n[systemd]\nwatchdog = \"10s\"", []string{"systemd"}},
 		{`name = "shop"`, "name = \"shop\"\n[security]\noom_score_adj = 100", []string{"security"}},
 		{`name = "shop"`, "name = \"shop\"\n[[mount]]\ntype = \"tmpfs\"\ntarget = \"/scratch\"", []string{"mount"}},
-		{`memory = "64M"`, "memory = \"128M\"\npids = 10", []string{"limits"}},
+		{`memory = "64M"`, "memory = \"128M\"\npids = 32", []string{"limits"}},
 		// Applied by the reload: nothing to restart for.
 		{`command = "/bin/web"`, `command = "/bin/web2"`, nil},
 		{`SIGHUP = ["web"]`, `SIGUSR1 = ["web"]`, nil},
