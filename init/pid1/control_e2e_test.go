@@ -19,12 +19,9 @@ import (
 // Control clients as real callers misbehave: killed by a probe timeout at
 // any moment, many at once, more than the backlog holds.
 
-// vanishSup starts a supervised run whose workloads die of a stray SIGPIPE
-// (sleep, at its default action) or write down any signal they get
-// (record), and returns it with the record file and the workloads' pids.
-func vanishSup(t *testing.T) (*sup, string, map[string]int) {
-	t.Helper()
-	s := newSup(t, "", `
+// recordMain is a main workload that writes down every signal it gets
+// (DIR/rec), once it is ready to (DIR/rec-ready).
+const recordMain = `
 [[workload]]
 name = "app"
 command = "HELPER"
@@ -32,6 +29,14 @@ args = ["record", "DIR/rec", "DIR/rec-ready"]
 env = { GODEBUG = "asyncpreemptoff=1" }
 main = true
 stop_timeout = "100ms"
+`
+
+// vanishSup starts a supervised run whose workloads die of a stray SIGPIPE
+// (sleep, at its default action) or write down any signal they get
+// (record), and returns it with the record file and the workloads' pids.
+func vanishSup(t *testing.T) (*sup, string, map[string]int) {
+	t.Helper()
+	s := newSup(t, "", recordMain+`
 [[workload]]
 name = "sleep"
 command = "/bin/sleep"

@@ -67,6 +67,7 @@ func Run(opts Options) int {
 	// garbage it returns, with or without a configuration file.
 	code := l.run()
 	l.finish()
+	logw.flushRepeats() // before the report, which a stderr report ends with
 	l.writeReport(code)
 	return code
 }
