@@ -6,6 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -182,6 +185,29 @@ func TestInitRecord(t *testing.T) {
 			if e.vars[k] != v {
 				t.Errorf("%q: %s=%q, want %q", tc.line, k, e.vars[k], v)
 			}
+		}
+	}
+}
+
+// TestInitLogLinesAreRecords: the lines miniinit really writes (-vv, a
+// short run) are all records the relay reads as such, so none reaches the
+// journal as raw "level=... msg=..." text at the wrong priority.
+func TestInitLogLinesAreRecords(t *testing.T) {
+	cmd := exec.Command(filepath.Join(binDir, "miniinit"), "-s", "-vv", "--", "/bin/sh", "-c", "exit 3")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err == nil {
+		t.Fatal("miniinit exited 0, want the workload's 3")
+	}
+	n := newLineNamer(&Plan{Name: "c"})
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if len(lines) < 3 {
+		t.Fatalf("only %d lines from miniinit -vv:\n%s", len(lines), &stderr)
+	}
+	for _, line := range lines {
+		e := n.entry([]byte(line), "stderr")
+		if e.identifier != "miniinit" || strings.HasPrefix(e.message, "level=") || e.vars["MINISPAWN_STREAM"] != "stderr" {
+			t.Errorf("%q was not read as miniinit's record: %+v", line, e)
 		}
 	}
 }
