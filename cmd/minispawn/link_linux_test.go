@@ -54,7 +54,7 @@ func TestFakeInitHelper(t *testing.T) {
 	}
 	if mode == "serve" {
 		for {
-			m, _, err := conn.Recv()
+			m, _, files, err := conn.RecvFiles()
 			if err != nil {
 				break
 			}
@@ -62,8 +62,20 @@ func TestFakeInitHelper(t *testing.T) {
 				conn.Send(hostlink.Message{{Key: hostlink.Heartbeat, Value: n}})
 			}
 			if _, ok := m.Get(hostlink.Reload); ok {
+				// The status names the file's first line, as sent.
+				first := "no file"
+				if len(files) == 1 {
+					data, _ := io.ReadAll(files[0])
+					first, _, _ = strings.Cut(string(data), "\n")
+				}
 				conn.Send(hostlink.Message{{Key: hostlink.Reloading, Value: "1"}})
-				conn.Send(hostlink.Message{{Key: hostlink.Ready, Value: "1"}, {Key: hostlink.Status, Value: "reloaded"}})
+				conn.Send(hostlink.Message{{Key: hostlink.Ready, Value: "1"}, {Key: hostlink.Status, Value: "reloaded " + first}})
+			}
+			if why, ok := m.Get(hostlink.ReloadRefused); ok {
+				conn.Send(hostlink.Message{{Key: hostlink.Status, Value: "refused " + why}})
+			}
+			for _, f := range files {
+				f.Close()
 			}
 		}
 	}
@@ -218,18 +230,22 @@ func TestLinkRelaysStatusStoppingReloadingExtend(t *testing.T) {
 	}
 }
 
-// TestLinkReloadOverChannel: SIGHUP to minispawn becomes RELOADING=1 at
-// once and RELOAD=1 to init; init's READY=1 ends the reload.
+// TestLinkReloadOverChannel: init's RELOAD_ASKED=1 (a `ctl reload`)
+// makes minispawn read the file again, as it is now, tell the manager
+// RELOADING=1 at once and send the content to init with RELOAD=1; init's
+// READY=1 ends the reload. SIGHUP is no reload: it is forwarded.
 func TestLinkReloadOverChannel(t *testing.T) {
 	sd := notifyListener(t)
 	link, end, attach := linkWithChannel(t)
-	init := startFakeInit(t, end, "serve", "READY=1")
+	link.configFile = filepath.Join(t.TempDir(), "app.toml")
+	text := "name = \"now\"\nrootfs.path = \"/\"\n[[workload]]\nname = \"a\"\ncommand = \"/bin/true\"\n"
+	if err := os.WriteFile(link.configFile, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	init := startFakeInit(t, end, "serve", "READY=1", "RELOAD_ASKED=1")
 	attach(init.Process.Pid)
 	if got := nextNotify(t, sd, 10*time.Second); got != "READY=1" {
 		t.Fatalf("got %q, want READY=1", got)
-	}
-	if !link.onSignal(syscall.SIGHUP) {
-		t.Fatal("SIGHUP was not handled as a reload")
 	}
 	got := nextNotify(t, sd, 5*time.Second)
 	if !strings.HasPrefix(got, "RELOADING=1\nMONOTONIC_USEC=") {
@@ -239,14 +255,32 @@ func TestLinkReloadOverChannel(t *testing.T) {
 	if now := monotonicNow().Microseconds(); usec <= 0 || usec > now {
 		t.Errorf("MONOTONIC_USEC=%d, want a CLOCK_MONOTONIC time up to now (%d)", usec, now)
 	}
-	// The helper answers RELOAD=1 with RELOADING=1, then READY=1.
-	for _, want := range []string{"RELOADING=1\nMONOTONIC_USEC=", "READY=1\nSTATUS=reloaded"} {
+	// The helper answers RELOAD=1 with RELOADING=1, then READY=1 and the
+	// first line of the file it got.
+	for _, want := range []string{"RELOADING=1\nMONOTONIC_USEC=", `READY=1` + "\n" + `STATUS=reloaded name = "now"`} {
 		if got := nextNotify(t, sd, 5*time.Second); !strings.HasPrefix(got, want) {
 			t.Fatalf("got %q, want %q", got, want)
 		}
 	}
-	if link.onSignal(syscall.SIGUSR1) {
-		t.Error("SIGUSR1 was swallowed; it must be forwarded")
+	link.onSignal(syscall.SIGHUP)
+	if got := nextNotify(t, sd, 200*time.Millisecond); got != "" {
+		t.Errorf("SIGHUP told the manager %q; it is the workloads'", got)
+	}
+}
+
+// TestLinkReloadRefused: a container from the command line has no file:
+// RELOAD_ASKED=1 is answered RELOAD_REFUSED with why, and the manager's
+// status says so.
+func TestLinkReloadRefused(t *testing.T) {
+	sd := notifyListener(t)
+	_, end, attach := linkWithChannel(t)
+	init := startFakeInit(t, end, "serve", "RELOAD_ASKED=1")
+	attach(init.Process.Pid)
+	if got := nextNotify(t, sd, 10*time.Second); !strings.HasPrefix(got, "STATUS=reload refused: the container was started from the command line") {
+		t.Fatalf("got %q, want the refusal in the status", got)
+	}
+	if got := nextNotify(t, sd, 10*time.Second); !strings.HasPrefix(got, `STATUS=refused "the container was started from the command line`) {
+		t.Fatalf("got %q, want init's word that it was refused, quoted", got)
 	}
 }
 
@@ -257,17 +291,11 @@ func TestLinkStoppingOnSigterm(t *testing.T) {
 	link := newServiceLink(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	t.Cleanup(link.close)
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
-		if link.onSignal(sig) {
-			t.Errorf("%v was swallowed; it must reach the container", sig)
-		}
+		link.onSignal(sig)
 		got := nextNotify(t, sd, 5*time.Second)
 		if !strings.HasPrefix(got, "STOPPING=1\nSTATUS=stopping") {
 			t.Errorf("after %v the manager got %q", sig, got)
 		}
-	}
-	// Without a channel SIGHUP is forwarded as it is.
-	if link.onSignal(syscall.SIGHUP) {
-		t.Error("SIGHUP handled without a channel to reload through")
 	}
 }
 

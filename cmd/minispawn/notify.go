@@ -24,6 +24,7 @@ import (
 //	                        wants it)
 //	EXTEND_TIMEOUT_USEC=N   passed, at most maxExtendTimeout
 //	HEARTBEAT=N             kept: it feeds the watchdog, never systemd
+//	RELOAD_ASKED=1          kept: minispawn answers with the file
 //
 // Everything else is dropped and logged: MAINPID= (systemd would then
 // watch a process of the container instead of minispawn), FDSTORE=,
@@ -56,6 +57,8 @@ type relayed struct {
 	// beat is a heartbeat answer, when hasBeat.
 	beat    uint64
 	hasBeat bool
+	// reloadAsked: miniinit asks for the file again.
+	reloadAsked bool
 	// dropped says, per dropped assignment (or for the whole message),
 	// why; for the log.
 	dropped []string
@@ -106,6 +109,12 @@ func (r *relay) fromInit(m hostlink.Message, pid int, monotonic time.Duration) r
 				us = limit
 			}
 			pass(hostlink.ExtendTimeout, strconv.FormatUint(us, 10))
+		case hostlink.ReloadAsked:
+			if f.Value != "1" {
+				drop(f, "only 1 is meaningful")
+				continue
+			}
+			out.reloadAsked = true
 		case hostlink.Heartbeat:
 			n, err := strconv.ParseUint(f.Value, 10, 64)
 			if err != nil {

@@ -30,7 +30,8 @@ import (
 //	                    ping only while miniinit answers heartbeats
 //	readyAtExec         without a channel, or with notify = "started":
 //	                    READY=1 as soon as miniinit runs
-//	onSignal            SIGTERM/SIGINT: STOPPING=1; SIGHUP: a reload
+//	onSignal            SIGTERM/SIGINT: STOPPING=1
+//	onReloadAsked       miniinit asks for the file again (ctl reload)
 //	close               at the end: stop the goroutines
 type serviceLink struct {
 	log *slog.Logger
@@ -40,8 +41,8 @@ type serviceLink struct {
 	// monotonic is CLOCK_MONOTONIC now (for RELOADING=1).
 	monotonic func() time.Duration
 
-	// configFile is the container's file, read again on SIGHUP and sent
-	// to miniinit with the reload request ("" for an ad-hoc run).
+	// configFile is the container's file, read again when miniinit asks
+	// for it (a `ctl reload`) and sent to it ("" for an ad-hoc run).
 	configFile string
 	// running is the configuration the container was started with.
 	running *config.Config
@@ -210,52 +211,59 @@ func (s *serviceLink) handle(m hostlink.Message, pid int, now time.Time) {
 	if nowReady && !wasReady {
 		s.markReady()
 	}
+	if out.reloadAsked {
+		s.mu.Lock()
+		conn := s.conn
+		s.mu.Unlock()
+		s.onReloadAsked(conn)
+	}
 }
 
-// onSignal tells the service manager what a signal to minispawn means
-// and says whether minispawn handled it (a reload over the channel), or
-// the caller still forwards it to the container as usual.
-func (s *serviceLink) onSignal(sig os.Signal) (handled bool) {
+// onSignal tells the service manager what a signal to minispawn means:
+// SIGTERM and SIGINT stop the container. Every signal is still forwarded
+// to the container, SIGHUP included (a reload is `minispawn ctl reload`,
+// onReloadAsked).
+func (s *serviceLink) onSignal(sig os.Signal) {
 	switch sig {
 	case unix.SIGTERM, unix.SIGINT:
 		s.notify("STOPPING=1\nSTATUS=stopping: asked the container to stop (" + unix.SignalName(sig.(unix.Signal)) + ")")
-		return false
-	case unix.SIGHUP:
-		s.mu.Lock()
-		conn := s.conn
-		if conn != nil {
-			s.relay.ready = false
-		}
-		s.mu.Unlock()
-		if conn == nil {
-			return false
-		}
-		// The file's new content goes along: the container cannot read
-		// the file. It is checked here first, so that a broken edit
-		// leaves the running workloads alone.
-		var files []*os.File
-		if s.configFile != "" {
-			f, next, err := configForReload(s.configFile)
-			if err != nil {
-				s.log.Error("reload refused: " + err.Error())
-				s.setStatus("reload refused: " + firstLine(err.Error()))
-				return true
-			}
-			defer f.Close()
-			files = append(files, f)
-			s.pendingRestart(next)
-		}
-		// RELOADING=1 first, so that the unit shows "reloading" at once
-		// (Type=notify-reload waits for it); miniinit's READY=1 ends it.
-		s.notify("RELOADING=1\nMONOTONIC_USEC=" + strconv.FormatInt(s.monotonic().Microseconds(), 10) +
-			"\nSTATUS=reloading")
-		if err := conn.Send(hostlink.Message{{Key: hostlink.Reload, Value: "1"}}, files...); err != nil {
-			s.log.Warn("ask the container to reload", "err", err)
-			return false
-		}
-		return true
 	}
-	return false
+}
+
+// onReloadAsked answers miniinit's RELOAD_ASKED=1 (a `ctl reload`: from
+// `minispawn ctl`, which systemctl reload runs, or from inside). The file
+// is read again and checked here, since the container cannot reach it,
+// and its content goes to miniinit (RELOAD=1); or why not
+// (RELOAD_REFUSED), so that a broken edit leaves the workloads alone.
+func (s *serviceLink) onReloadAsked(conn *hostlink.Conn) {
+	refuse := func(why string) {
+		s.log.Error("reload refused: " + why)
+		s.setStatus("reload refused: " + firstLine(why))
+		if err := conn.Send(hostlink.Message{{Key: hostlink.ReloadRefused, Value: strconv.Quote(clipText(why, hostlink.MaxMessage/2))}}); err != nil {
+			s.log.Warn("tell the container the reload was refused", "err", err)
+		}
+	}
+	if s.configFile == "" {
+		refuse("the container was started from the command line, not from a file: there is nothing to read again")
+		return
+	}
+	f, next, err := configForReload(s.configFile)
+	if err != nil {
+		refuse(err.Error())
+		return
+	}
+	defer f.Close()
+	s.pendingRestart(next)
+	s.mu.Lock()
+	s.relay.ready = false
+	s.mu.Unlock()
+	// RELOADING=1 first, so that the unit shows "reloading" at once
+	// (Type=notify-reload waits for it); miniinit's READY=1 ends it.
+	s.notify("RELOADING=1\nMONOTONIC_USEC=" + strconv.FormatInt(s.monotonic().Microseconds(), 10) +
+		"\nSTATUS=reloading")
+	if err := conn.Send(hostlink.Message{{Key: hostlink.Reload, Value: "1"}}, f); err != nil {
+		s.log.Warn("send the container its configuration", "err", err)
+	}
 }
 
 // pendingRestart works out what of the edited configuration next the

@@ -365,11 +365,11 @@ ready = { notify = true }
 	cmd.Wait()
 }
 
-// TestServiceReloadSendsTheFile: SIGHUP (systemctl reload) makes minispawn
-// read the file again and hand its content to miniinit, which restarts
-// the workloads whose definition changed: RELOADING=1, then READY=1 with
-// the count. A broken file is refused on the host, before the container
-// hears of it.
+// TestServiceReloadSendsTheFile: `minispawn ctl -c FILE reload` (the
+// units' ExecReload) makes miniinit ask minispawn for the file, which
+// minispawn reads again and hands over; miniinit restarts the workloads
+// whose definition changed: RELOADING=1, then READY=1 with the count. A
+// broken file is refused on the host, before the container hears of it.
 func TestServiceReloadSendsTheFile(t *testing.T) {
 	roottest.Require(t)
 	name := containerName(t)
@@ -386,7 +386,9 @@ func TestServiceReloadSendsTheFile(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(edited), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd.Process.Signal(syscall.SIGHUP)
+	if res := runMinispawn(t, 30*time.Second, "ctl", "-c", cfg, "reload"); res.code != 0 || res.stdout != "reloaded; changed: web\n" {
+		t.Errorf("ctl reload: exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
 	got := texts(rec.until(t, "STATUS=reloaded", 20*time.Second))
 	all := strings.Join(got, "\n")
 	if !strings.Contains(all, "RELOADING=1\nMONOTONIC_USEC=") || !strings.Contains(got[len(got)-1], "READY=1\nSTATUS=reloaded: 1 workload(s) changed") {
@@ -399,7 +401,10 @@ func TestServiceReloadSendsTheFile(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(limited), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd.Process.Signal(syscall.SIGHUP)
+	// -name: the file now names another container.
+	if res := runMinispawn(t, 30*time.Second, "ctl", "-name", name, "reload"); res.code != 0 {
+		t.Errorf("ctl reload: exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
 	got = texts(rec.until(t, "STATUS=reloaded", 20*time.Second))
 	if last := got[len(got)-1]; !strings.Contains(last, "STATUS=reloaded: 0 workload(s) changed; restart to apply: name, hostname, limits") {
 		t.Errorf("reload of changed limits and name: %q", last)
@@ -408,7 +413,10 @@ func TestServiceReloadSendsTheFile(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(edited+"\nbogus = 1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd.Process.Signal(syscall.SIGHUP)
+	// -name: ctl reaches the container without reading the file.
+	if res := runMinispawn(t, 30*time.Second, "ctl", "-name", name, "reload"); res.code != exitCtlFailed || !strings.Contains(res.stderr, "bogus") {
+		t.Errorf("ctl reload of a broken file: exit %d\nstderr:\n%s", res.code, res.stderr)
+	}
 	got = texts(rec.until(t, "STATUS=reload refused", 10*time.Second))
 	if all := strings.Join(got, "\n"); strings.Contains(all, "RELOADING") || !strings.Contains(all, "bogus") {
 		t.Errorf("reload of a broken file:\n%s", all)

@@ -216,7 +216,7 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	sd.setStatus("setting up container " + plan.Name)
 	// Until miniinit catches signals, they are held or end the setup
 	// (handoff_linux.go).
-	st := &startup{sigs: sigs, onStop: func(s os.Signal) { sd.onSignal(s) }}
+	st := &startup{sigs: sigs, onStop: sd.onSignal}
 
 	// 2. Root filesystem.
 	releaseRoot, err := prepareRoot(plan)
@@ -471,11 +471,37 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 		}
 		defer tty.finish()
 	}
+	// terminalGone: the caller's terminal hung up (-t). The workloads get
+	// SIGHUP, as a shell in a closed terminal window does; whatever still
+	// runs after hangupGrace then sees its terminal hang up too, so that
+	// a shell that trapped SIGHUP and read on ends all the same. In this
+	// order, a shell's trap runs before its reads fail: the kernel would
+	// send the hangup's own SIGHUP to the container's session leader,
+	// miniinit, and that comes too late for it.
+	var hangupTimer *time.Timer
+	defer func() {
+		if hangupTimer != nil {
+			hangupTimer.Stop()
+		}
+	}()
+	var forward func(os.Signal)
+	terminalGone := func() {
+		if hangupTimer != nil {
+			return
+		}
+		log.Debug("the terminal hung up: SIGHUP to the container, then its terminal's hangup")
+		hangupTimer = time.AfterFunc(hangupGrace, tty.hangup)
+		forward(unix.SIGHUP)
+	}
 	// forward passes one signal on to the container (step 8).
-	forward := func(s os.Signal) {
-		if s == unix.SIGWINCH && tty != nil {
+	forward = func(s os.Signal) {
+		switch {
+		case s == unix.SIGWINCH && tty != nil:
 			// The pty tells the container's foreground itself.
 			tty.resize()
+			return
+		case s == unix.SIGHUP && tty != nil && callerHungUp():
+			terminalGone()
 			return
 		}
 		log.Debug("forwarding signal", "signal", s)
@@ -501,6 +527,10 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	defer registerMachine(plan, pid, log)()
 
 	// 8. Forward signals until the container exits.
+	var ttyGone <-chan struct{}
+	if tty != nil {
+		ttyGone = tty.goneC()
+	}
 	for {
 		select {
 		case s := <-sigs:
@@ -511,12 +541,12 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 				sd.exited("killed after SIGABRT")
 				return exitAbort, nil
 			}
-			// STOPPING=1 on SIGTERM; SIGHUP becomes a reload over the
-			// channel when there is one (notify_linux.go).
-			if sd.onSignal(s) {
-				continue
-			}
+			// STOPPING=1 on SIGTERM (notify_linux.go).
+			sd.onSignal(s)
 			forward(s)
+		case <-ttyGone:
+			ttyGone = nil
+			terminalGone()
 		case ws := <-waited:
 			// Read before the deferred Remove discards the counter.
 			if n, err := cg.OOMKills(); err != nil {
@@ -546,6 +576,11 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 // removed, v1 ones too) instead of the Go runtime's crash dump, so the
 // next start finds nothing to clean.
 const abortMessage = "aborted by SIGABRT (systemd's watchdog signal: the container's init stopped answering heartbeats); killing the container"
+
+// hangupGrace is how long the workloads of a container whose caller's
+// terminal hung up have, after their SIGHUP, before their own terminal
+// hangs up.
+const hangupGrace = time.Second
 
 // leftoverWait bounds how long step 4 waits for the processes of a
 // container whose minispawn was SIGKILLed: the kernel ends them soon after

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,6 +23,12 @@ type console struct {
 	// is not a terminal.
 	restore func()
 	copied  sync.WaitGroup
+	// hungUp makes hangup act once.
+	hungUp sync.Once
+	// gone is closed when reading the caller's terminal fails with EIO:
+	// it hung up.
+	gone     chan struct{}
+	goneOnce sync.Once
 }
 
 // openPTY allocates a pty from the multiplexer at ptmx. The slave is
@@ -134,8 +141,15 @@ func (c *console) start() error {
 		c.restore = func() { unix.IoctlSetTermios(in, unix.TCSETS, old) }
 	}
 	c.resize()
-	// stdin -> container: not waited for; it ends when minispawn exits.
-	go io.Copy(c.master, os.Stdin)
+	c.gone = make(chan struct{})
+	// stdin -> container: not waited for; it ends when minispawn exits,
+	// or when the caller's terminal hangs up (reads fail with EIO): then
+	// gone is closed.
+	go func() {
+		if _, err := io.Copy(c.master, os.Stdin); errors.Is(err, unix.EIO) {
+			c.goneOnce.Do(func() { close(c.gone) })
+		}
+	}()
 	c.copied.Add(1)
 	go func() {
 		defer c.copied.Done()
@@ -143,6 +157,34 @@ func (c *console) start() error {
 		io.Copy(os.Stdout, c.master)
 	}()
 	return nil
+}
+
+// callerHungUp reports whether the caller's terminal (stdin) was hung
+// up: the kernel then fails every operation on it with EIO, and does so
+// before it sends SIGHUP.
+func callerHungUp() bool {
+	_, err := unix.IoctlGetTermios(int(os.Stdin.Fd()), unix.TCGETS)
+	return errors.Is(err, unix.EIO)
+}
+
+// goneC is closed when the caller's terminal hung up (nil before start).
+func (c *console) goneC() <-chan struct{} { return c.gone }
+
+// hangup hangs up the container's terminal, as closing a terminal window
+// hangs up a shell's: the workload's reads of the terminal end, and the
+// kernel sends SIGHUP to the session's leader, miniinit, which passes it
+// on. Once only.
+func (c *console) hangup() {
+	c.hungUp.Do(func() {
+		// A descriptor of the slave, opened from the master: minispawn
+		// keeps none, and holding one would keep the terminal alive.
+		sfd, _, errno := unix.Syscall(unix.SYS_IOCTL, c.master.Fd(), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+		if errno != 0 {
+			return
+		}
+		defer unix.Close(int(sfd))
+		_, _, _ = unix.Syscall(unix.SYS_IOCTL, sfd, unix.TIOCVHANGUP, 0)
+	})
 }
 
 // resize copies the caller's window size to the container's terminal; the

@@ -19,8 +19,11 @@ import (
 //	                        (READY=1 from minispawn, see notify.go)
 //	NotifyAccess=main       only minispawn may notify; the container
 //	                        never can (it has no socket to the manager)
-//	ExecReload=kill -HUP    minispawn turns SIGHUP into a reload of
-//	                        miniinit (RELOADING=1 ... READY=1)
+//	ExecReload=minispawn ctl -c FILE reload
+//	                        miniinit asks minispawn for the file as it
+//	                        is now and restarts what changed
+//	                        (RELOADING=1 ... READY=1); SIGHUP is the
+//	                        workloads', so no kill -HUP
 //	Delegate=yes            the unit's cgroup subtree is minispawn's:
 //	                        supervisor/ for itself, minispawn/NAME for the
 //	                        container (cgroup v2's no-internal-processes
@@ -78,7 +81,7 @@ func unitOptions(c *config.Config, exe, configPath string) []*unit.UnitOption {
 	add("Service", "Type", "notify")
 	add("Service", "NotifyAccess", "main")
 	add("Service", "ExecStart", execLine(exe, "-c", configPath))
-	add("Service", "ExecReload", "/bin/kill -HUP $MAINPID")
+	add("Service", "ExecReload", execLine(exe, "ctl", "-c", configPath, "reload"))
 	add("Service", "Delegate", "yes")
 	add("Service", "KillMode", "mixed")
 	add("Service", "KillSignal", "SIGTERM")

@@ -37,11 +37,18 @@
 //	RELOADING=1                       a reload began (READY=1 ends it)
 //	EXTEND_TIMEOUT_USEC=20000000      a slow start or stop still progresses
 //	HEARTBEAT=N                       the answer to minispawn's HEARTBEAT=N
+//	RELOAD_ASKED=1                    a reload was asked of miniinit (ctl
+//	                                  reload): minispawn reads the file again
 //
 //	from minispawn                    meaning
 //	HEARTBEAT=N                       answer with HEARTBEAT=N from the event
 //	                                  loop (a hung PID 1 stays silent)
-//	RELOAD=1                          reload, as `miniinit ctl reload` does
+//	RELOAD=1                          reload, with the file's current content
+//	                                  as a descriptor (the answer to
+//	                                  RELOAD_ASKED=1)
+//	RELOAD_REFUSED="why"              the answer to RELOAD_ASKED=1 when the
+//	                                  file cannot be read again or is wrong
+//	                                  (a Go-quoted string: it may span lines)
 package hostlink
 
 import (
@@ -64,6 +71,8 @@ const (
 	Heartbeat     = "HEARTBEAT"
 	Reload        = "RELOAD"
 	SignalsCaught = "SIGNALS_CAUGHT"
+	ReloadAsked   = "RELOAD_ASKED"
+	ReloadRefused = "RELOAD_REFUSED"
 )
 
 // Field is one KEY=VALUE assignment.

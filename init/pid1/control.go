@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"syscall"
 	"time"
 
 	"github.com/minispawn/minispawn/init/supervise"
@@ -56,7 +57,15 @@ type ctlRequest struct {
 
 // onControl answers a control request, on the loop's goroutine.
 func (l *loop) onControl(c *ctlRequest) {
+	if c.req.Op == "reload" && l.reloadViaHost(c) {
+		return // answered once minispawn sends the file (hostlink_linux.go)
+	}
 	resp, err := l.control(c.req)
+	l.reply(c, resp, err)
+}
+
+// reply answers c with resp, or err.
+func (l *loop) reply(c *ctlRequest, resp ControlResponse, err error) {
 	if err != nil {
 		resp.Error = err.Error()
 	} else {
@@ -140,7 +149,7 @@ func (l *loop) control(req ControlRequest) (ControlResponse, error) {
 			return resp, fmt.Errorf("%s writes to the terminal directly (it reads it: stdin = \"inherit\"), so its output is not kept", req.Name)
 		}
 	case "reload":
-		changed, err := l.reload()
+		changed, err := l.reload(l.opts.Reload)
 		if err != nil {
 			return resp, err
 		}
@@ -158,14 +167,14 @@ func (e *unhealthyError) Error() string {
 	return fmt.Sprintf("not healthy: %d problem(s)", len(e.problems))
 }
 
-// reload reads the configuration again and hands the machine the new
-// workloads, naming those whose definition changed. A running process
-// keeps the definition it was started with until its next start.
-func (l *loop) reload() ([]string, error) {
-	if l.opts.Reload == nil {
+// reload reads the configuration again with load and hands the machine
+// the new workloads, naming those whose definition changed. A running
+// process keeps the definition it was started with until its next start.
+func (l *loop) reload(load func() ([]Workload, map[syscall.Signal][]string, error)) ([]string, error) {
+	if load == nil {
 		return nil, errors.New("reload: miniinit was not started with a configuration file it can read again")
 	}
-	ws, routes, err := l.opts.Reload()
+	ws, routes, err := load()
 	if err != nil {
 		return nil, fmt.Errorf("reload: %w", err)
 	}

@@ -131,8 +131,12 @@ func PrintControlResponse(w io.Writer, req ControlRequest, resp ControlResponse)
 			fmt.Fprintf(w, "(%d lines were dropped while stdout was blocked: log_overflow = \"drop\")\n", resp.Dropped)
 		}
 	case "reload":
-		if resp.OK {
-			fmt.Fprintf(w, "reloaded; changed: %s\n", strings.Join(resp.Changed, " "))
+		switch {
+		case !resp.OK:
+		case len(resp.Changed) == 0:
+			fmt.Fprintln(w, "reloaded; nothing changed")
+		default:
+			fmt.Fprintf(w, "reloaded; changed: %s\n", strings.Join(resp.Changed, ", "))
 		}
 	}
 }

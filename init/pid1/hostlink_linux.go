@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -29,10 +30,14 @@ import (
 //	                  the event loop itself, so a loop that hangs stops
 //	                  answering, and minispawn stops the watchdog's pings
 //
+//	RELOAD_ASKED=1    a `ctl reload` came, and the configuration is
+//	                  minispawn's to read again (reloadViaHost)
+//
 // What comes in (read by a goroutine, handled by the loop as events):
-// HEARTBEAT=N and RELOAD=1, the latter with the configuration file's new
-// content as a descriptor (minispawn read and checked it on the host, as
-// the container cannot reach the file).
+// HEARTBEAT=N; RELOAD=1, the answer to RELOAD_ASKED=1, with the
+// configuration file's current content as a descriptor (minispawn read
+// and checked it on the host, as the container cannot reach the file);
+// RELOAD_REFUSED=why when it could not.
 
 // hostLink is the channel and what was last sent on it.
 type hostLink struct {
@@ -41,6 +46,8 @@ type hostLink struct {
 	stopping bool
 	status   string
 	readyN   int
+	// reloads are the `ctl reload`s waiting for minispawn's answer.
+	reloads []*ctlRequest
 }
 
 // hostMsg is a message from minispawn, for the loop, with the file that
@@ -94,38 +101,76 @@ func (l *loop) onHostMsg(e hostMsg) {
 		l.hostSend(hostlink.Message{{Key: hostlink.Heartbeat, Value: n}})
 	}
 	if v, ok := e.m.Get(hostlink.Reload); ok && v == "1" {
-		l.hostReload(e.file)
+		changed, err := l.hostReload(e.file)
+		l.answerReloads(changed, err)
+	}
+	if why, ok := e.m.Get(hostlink.ReloadRefused); ok {
+		if u, err := strconv.Unquote(why); err == nil {
+			why = u
+		}
+		l.log.Warn("reload refused by minispawn", "err", why)
+		l.answerReloads(nil, fmt.Errorf("reload refused: %s", why))
 	}
 }
 
-// hostReload is `miniinit ctl reload` on minispawn's request (systemctl
-// reload), framed by RELOADING=1 and READY=1 as the service manager
-// expects. With a file (the configuration's new content) and
-// Options.ReloadFrom, that content is what the reload reads, now and at
-// later `ctl reload`s.
-func (l *loop) hostReload(file *os.File) {
-	l.hostSend(hostlink.Message{{Key: hostlink.Reloading, Value: "1"}, {Key: hostlink.Status, Value: "reloading"}})
-	if file != nil && l.opts.ReloadFrom != nil {
-		data, err := io.ReadAll(io.NewSectionReader(file, 0, 1<<24))
-		from := l.opts.ReloadFrom
-		l.opts.Reload = func() ([]Workload, map[syscall.Signal][]string, error) {
-			if err != nil {
-				return nil, nil, fmt.Errorf("read the configuration minispawn sent: %w", err)
-			}
-			return from(data)
-		}
+// reloadViaHost takes a `ctl reload` when the configuration came from
+// minispawn, which alone can read the file again (the container cannot
+// reach it): it asks minispawn (RELOAD_ASKED=1), which answers with the
+// file's current content (RELOAD=1, hostReload) or why not
+// (RELOAD_REFUSED); the request is answered then. Every reload reads the
+// file as it is at that moment, never a copy kept from an earlier one. It
+// reports whether it took the request.
+func (l *loop) reloadViaHost(c *ctlRequest) bool {
+	if l.host == nil || l.opts.ReloadFrom == nil {
+		return false
 	}
-	changed, err := l.reload()
+	l.host.reloads = append(l.host.reloads, c)
+	if len(l.host.reloads) > 1 {
+		return true // one question answers them all
+	}
+	if err := l.host.conn.Send(hostlink.Message{{Key: hostlink.ReloadAsked, Value: "1"}}); err != nil {
+		l.answerReloads(nil, fmt.Errorf("reload: ask minispawn for the file: %w", err))
+	}
+	return true
+}
+
+// answerReloads answers the `ctl reload`s waiting for minispawn.
+func (l *loop) answerReloads(changed []string, err error) {
+	if l.host == nil {
+		return
+	}
+	for _, c := range l.host.reloads {
+		l.reply(c, ControlResponse{Changed: changed}, err)
+	}
+	l.host.reloads = nil
+}
+
+// hostReload reloads from the configuration's content minispawn sent
+// (file), framed by RELOADING=1 and READY=1 as the service manager
+// expects.
+func (l *loop) hostReload(file *os.File) ([]string, error) {
+	l.hostSend(hostlink.Message{{Key: hostlink.Reloading, Value: "1"}, {Key: hostlink.Status, Value: "reloading"}})
+	changed, err := l.reload(func() ([]Workload, map[syscall.Signal][]string, error) {
+		if file == nil || l.opts.ReloadFrom == nil {
+			return nil, nil, errors.New("minispawn sent no configuration to read")
+		}
+		data, err := io.ReadAll(io.NewSectionReader(file, 0, 1<<24))
+		if err != nil {
+			return nil, nil, fmt.Errorf("read the configuration minispawn sent: %w", err)
+		}
+		return l.opts.ReloadFrom(data)
+	})
 	status := "reloaded: " + strconv.Itoa(len(changed)) + " workload(s) changed"
 	if err != nil {
 		l.log.Warn("reload asked by minispawn", "err", err)
-		status = "reload failed: " + err.Error()
+		status = "reload failed: " + strings.ReplaceAll(err.Error(), "\n", "; ")
 	}
 	// READY=1 ends the reload, whatever its outcome: the old workloads
 	// still run.
 	l.host.status = ""
 	l.hostSend(hostlink.Message{{Key: hostlink.Ready, Value: "1"}, {Key: hostlink.Status, Value: status}})
 	l.host.ready = true
+	return changed, err
 }
 
 // reportHost tells minispawn what changed since the last report. The loop

@@ -92,9 +92,10 @@ type Options struct {
 	// reload`, returning the new workloads and routes.
 	Reload func() ([]Workload, map[syscall.Signal][]string, error)
 
-	// ReloadFrom, when set, reads a configuration's content that
-	// minispawn sends with its reload request (hostlink_linux.go), for a
-	// configuration miniinit cannot read again itself (--config-fd).
+	// ReloadFrom, when set with HostFD, reads a configuration's content
+	// that minispawn sends, for a configuration miniinit cannot read
+	// again itself (--config-fd): each `ctl reload` asks minispawn for
+	// the file as it is then (hostlink_linux.go).
 	ReloadFrom func(data []byte) ([]Workload, map[syscall.Signal][]string, error)
 
 	// Seed, when not zero, makes the restart jitter repeatable.
