@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -21,8 +22,9 @@ import (
 //	miniinit ctl ... reload
 //	miniinit health [-s SOCKET | -c FILE]
 //
-// The socket is -s, else the init.control of the file -c names, else
-// $MINIINIT_CONTROL, else config.DefaultControl. Exit codes: 0 done (for
+// The socket is -s, else the init.control of the file -c names, else the
+// default of controlpath.go ($MINIINIT_CONTROL, /run/miniinit.sock for
+// root, a directory of the user's own for others). Exit codes: 0 done (for
 // health: healthy), 1 refused, failed or unhealthy (also when miniinit
 // cannot be reached: a HEALTHCHECK must not pass then), 2 a bad command
 // line.
@@ -73,6 +75,16 @@ func runCtl(args []string, env lookupEnv, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "miniinit ctl: %v\n", err)
 		return 2
 	}
+	if socket == "" && file == "" {
+		// The default: in a per-user directory of $TMPDIR, it must be the
+		// user's own, or the answer could be anyone's.
+		if p, private := processControl(env); private && p == path {
+			if err := pid1.PrivateDir(filepath.Dir(path), false); err != nil {
+				fmt.Fprintf(stderr, "miniinit ctl: %v\n", err)
+				return 1
+			}
+		}
+	}
 	resp, err := pid1.Control(path, req, ctlTimeout)
 	if err != nil {
 		fmt.Fprintf(stderr, "miniinit ctl: %v\n", err)
@@ -104,8 +116,7 @@ func ctlSocket(socket, file string, env lookupEnv) (string, error) {
 			return "", err
 		}
 		return cfg.Init.Control, nil
-	case getenv(env, "MINIINIT_CONTROL") != "":
-		return getenv(env, "MINIINIT_CONTROL"), nil
 	}
-	return config.DefaultControl, nil
+	path, _ := processControl(env)
+	return path, nil
 }

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/minispawn/minispawn/config"
 	"github.com/minispawn/minispawn/init/pid1"
 )
 
@@ -58,6 +59,11 @@ func run(args []string, env lookupEnv, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "miniinit: %s\n", line)
 		}
 		return pid1.ExitSetup
+	}
+	if opts.Control == config.DefaultControl {
+		// The file left init.control at its default, which is root's:
+		// the rule of controlpath.go decides, as for the clients.
+		opts.Control, opts.ControlPrivate = processControl(env)
 	}
 	return pid1.Run(opts)
 }

@@ -29,7 +29,13 @@ type controlServer struct {
 // is made (0755) when missing: a minimal root, as busybox's, often has no
 // /run, and the socket is how `minispawn ctl` reaches miniinit.
 func listenControl(path string, l *loop) (*controlServer, error) {
-	made, err := makeDirs(filepath.Dir(path), 0o755)
+	var made []string
+	var err error
+	if l.opts.ControlPrivate {
+		made, err = privateDir(filepath.Dir(path), true)
+	} else {
+		made, err = makeDirs(filepath.Dir(path), 0o755)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -67,6 +73,43 @@ func makeDirs(dir string, mode uint32) ([]string, error) {
 			removeDirs(made)
 			return nil, sysErr("mkdir "+missing[i], err)
 		}
+	}
+	return made, nil
+}
+
+// PrivateDir checks that dir is a private directory of this process's
+// effective user in a place others may write to (/tmp/miniinit-UID): a
+// directory, not a symbolic link, owned by the user, that no one else may
+// enter. With create it first makes dir with mode 0700 when missing. It
+// is how the server and its clients agree that the control socket in it
+// is the user's miniinit's and no one else's.
+func PrivateDir(dir string, create bool) error {
+	_, err := privateDir(dir, create)
+	return err
+}
+
+// privateDir is PrivateDir, returning dir in made when it made it.
+func privateDir(dir string, create bool) (made []string, err error) {
+	if create {
+		switch err := unix.Mkdir(dir, 0o700); {
+		case err == nil:
+			made = []string{dir}
+		case !errors.Is(err, unix.EEXIST):
+			return nil, sysErr("mkdir "+dir, err)
+		}
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return nil, sysErr("control socket directory "+dir, err)
+	}
+	uid := uint32(unix.Geteuid())
+	switch {
+	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
+		return nil, fmt.Errorf("control socket directory %s is not a directory (a link or a file): refusing it", dir)
+	case st.Uid != uid:
+		return nil, fmt.Errorf("control socket directory %s belongs to uid %d, not to uid %d: refusing it", dir, st.Uid, uid)
+	case st.Mode&0o077 != 0:
+		return nil, fmt.Errorf("control socket directory %s has mode %04o, open to others: refusing it (want 0700)", dir, st.Mode&0o7777)
 	}
 	return made, nil
 }

@@ -87,6 +87,10 @@ type Options struct {
 	// Control is the path of the control socket (`miniinit ctl`); empty
 	// for none.
 	Control string
+	// ControlPrivate says that Control's directory is a user's private
+	// one in a shared place (/tmp/miniinit-UID): it is made with mode
+	// 0700 and used only when it passes PrivateDir.
+	ControlPrivate bool
 
 	// Reload, when set, reads the configuration again for `miniinit ctl
 	// reload`, returning the new workloads and routes.
