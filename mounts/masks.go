@@ -17,9 +17,11 @@ var (
 	}
 	// maskedFiles read as empty: the host's physical memory (kcore), its
 	// kernel symbol addresses (kallsyms: a KASLR bypass for root), the
-	// keys and key quotas of every user, and timer and scheduler
-	// internals that leak what other processes on the host do.
+	// keys and key quotas of every user, and interrupt, timer and
+	// scheduler internals that leak what other processes on the host do
+	// (interrupt counts are a keystroke-timing side channel).
 	maskedFiles = []string{
+		"/proc/interrupts",
 		"/proc/kcore",
 		"/proc/kallsyms",
 		"/proc/keys",
@@ -30,14 +32,17 @@ var (
 		"/proc/timer_stats",
 	}
 	// maskedDirs become empty: ACPI, sound and SCSI controls of the host's
-	// hardware, its firmware tables and variables (EFI variables can
-	// brick a machine), and the powercap energy counters (a side channel
-	// on what other code computes).
+	// hardware, its block devices by number (the host's disks), its
+	// firmware tables and variables (EFI variables can brick a machine),
+	// the host's SELinux policy interface, and the powercap energy
+	// counters (a side channel on what other code computes).
 	maskedDirs = []string{
 		"/proc/acpi",
 		"/proc/asound",
 		"/proc/scsi",
+		"/sys/dev/block",
 		"/sys/firmware",
+		"/sys/fs/selinux",
 		"/sys/devices/virtual/powercap",
 	}
 )
@@ -47,9 +52,10 @@ var (
 // Apply these last, after any other mount into the root, so that nothing
 // mounted later can cover a mask with something else.
 //
-// A masked file gets a bind of the container's own /dev/null (checked to
-// be the null device), so it reads as empty and writes vanish; a masked
-// directory an empty read-only tmpfs. A read-only path is bound onto
+// A masked file gets a read-only bind of the container's own /dev/null
+// (checked to be the null device), so it reads as empty, writes vanish
+// and nothing, root included, can change the node's metadata through it
+// (EROFS); a masked directory an empty read-only tmpfs. A read-only path is bound onto
 // itself and the bind remounted read-only: writes fail with EROFS whatever
 // the writer's privileges. Each step is skipped when its path does not
 // exist on this kernel.
@@ -63,7 +69,7 @@ func DefaultMasks() []Mount {
 		plan = append(plan, Mount{Kind: KindReadOnly, Source: p, Target: p, Flags: msBind | msRdonly})
 	}
 	for _, p := range maskedFiles {
-		plan = append(plan, Mount{Kind: KindMask, Source: "/dev/null", Target: p, Flags: msBind})
+		plan = append(plan, Mount{Kind: KindMask, Source: "/dev/null", Target: p, Flags: deviceFlags})
 	}
 	for _, p := range maskedDirs {
 		plan = append(plan, Mount{Kind: KindMask, Source: "tmpfs", Target: p, FSType: "tmpfs",

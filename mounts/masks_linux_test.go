@@ -173,7 +173,9 @@ func childMaskAttacks() error {
 		return err
 	}
 	null := Mount{Kind: KindDevice, Source: "/dev/null", Target: "/dev/null", Flags: msBind}
-	maskFile := func(p string) Mount { return Mount{Kind: KindMask, Source: "/dev/null", Target: p, Flags: msBind} }
+	maskFile := func(p string) Mount {
+		return Mount{Kind: KindMask, Source: "/dev/null", Target: p, Flags: msBind | msRdonly}
+	}
 	maskDir := func(p string) Mount {
 		return Mount{Kind: KindMask, Source: "tmpfs", Target: p, FSType: "tmpfs", Flags: msRdonly, Data: "size=4k"}
 	}

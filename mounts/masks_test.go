@@ -11,18 +11,21 @@ mount -o ro,bind /proc/fs /proc/fs # read-only, if present
 mount -o ro,bind /proc/irq /proc/irq # read-only, if present
 mount -o ro,bind /proc/sys /proc/sys # read-only, if present
 mount -o ro,bind /proc/sysrq-trigger /proc/sysrq-trigger # read-only, if present
-mount -o bind /dev/null /proc/kcore # mask, if present
-mount -o bind /dev/null /proc/kallsyms # mask, if present
-mount -o bind /dev/null /proc/keys # mask, if present
-mount -o bind /dev/null /proc/key-users # mask, if present
-mount -o bind /dev/null /proc/latency_stats # mask, if present
-mount -o bind /dev/null /proc/sched_debug # mask, if present
-mount -o bind /dev/null /proc/timer_list # mask, if present
-mount -o bind /dev/null /proc/timer_stats # mask, if present
+mount -o ro,nosuid,noexec,bind /dev/null /proc/interrupts # mask, if present
+mount -o ro,nosuid,noexec,bind /dev/null /proc/kcore # mask, if present
+mount -o ro,nosuid,noexec,bind /dev/null /proc/kallsyms # mask, if present
+mount -o ro,nosuid,noexec,bind /dev/null /proc/keys # mask, if present
+mount -o ro,nosuid,noexec,bind /dev/null /proc/key-users # mask, if present
+mount -o ro,nosuid,noexec,bind /dev/null /proc/latency_stats # mask, if present
+mount -o ro,nosuid,noexec,bind /dev/null /proc/sched_debug # mask, if present
+mount -o ro,nosuid,noexec,bind /dev/null /proc/timer_list # mask, if present
+mount -o ro,nosuid,noexec,bind /dev/null /proc/timer_stats # mask, if present
 mount -t tmpfs -o ro,nosuid,nodev,noexec,mode=555,size=4k tmpfs /proc/acpi # mask, if present
 mount -t tmpfs -o ro,nosuid,nodev,noexec,mode=555,size=4k tmpfs /proc/asound # mask, if present
 mount -t tmpfs -o ro,nosuid,nodev,noexec,mode=555,size=4k tmpfs /proc/scsi # mask, if present
+mount -t tmpfs -o ro,nosuid,nodev,noexec,mode=555,size=4k tmpfs /sys/dev/block # mask, if present
 mount -t tmpfs -o ro,nosuid,nodev,noexec,mode=555,size=4k tmpfs /sys/firmware # mask, if present
+mount -t tmpfs -o ro,nosuid,nodev,noexec,mode=555,size=4k tmpfs /sys/fs/selinux # mask, if present
 mount -t tmpfs -o ro,nosuid,nodev,noexec,mode=555,size=4k tmpfs /sys/devices/virtual/powercap # mask, if present
 `
 
@@ -46,8 +49,8 @@ func TestDefaultMasksGolden(t *testing.T) {
 
 func TestMaskStepsValidate(t *testing.T) {
 	good := []Mount{
-		{Kind: KindMask, Source: "/dev/null", Target: "/x", Flags: msBind},
 		{Kind: KindMask, Source: "/dev/null", Target: "/x", Flags: msBind | msRdonly},
+		{Kind: KindMask, Source: "/dev/null", Target: "/x", Flags: msBind | msRdonly | msNosuid | msNoexec},
 		{Kind: KindMask, Source: "tmpfs", Target: "/x", FSType: "tmpfs", Flags: msRdonly},
 		{Kind: KindReadOnly, Source: "/x", Target: "/x", Flags: msBind | msRdonly},
 		{Kind: KindReadOnly, Source: "/x", Target: "/x", Flags: msBind | msRdonly | msNoexec},
@@ -58,7 +61,9 @@ func TestMaskStepsValidate(t *testing.T) {
 		}
 	}
 	bad := []Mount{
-		{Kind: KindMask, Source: "dev/null", Target: "/x", Flags: msBind},                   // relative device
+		{Kind: KindMask, Source: "/dev/null", Target: "/x", Flags: msBind},                  // writable
+		{Kind: KindMask, Source: "tmpfs", Target: "/x", FSType: "tmpfs"},                    // writable
+		{Kind: KindMask, Source: "dev/null", Target: "/x", Flags: msBind | msRdonly},        // relative device
 		{Kind: KindMask, Source: "/dev/null", Target: "/x"},                                 // neither bind nor type
 		{Kind: KindMask, Source: "/dev/null", Target: "/x", FSType: "tmpfs", Flags: msBind}, // both
 		{Kind: KindMask, Source: "tmpfs", Target: "/x", FSType: "tmpfs", Flags: msShared},

@@ -154,6 +154,11 @@ func (m Mount) Validate() error {
 		if m.Flags&(msRemount|msMove|propagationFlags) != 0 {
 			return fmt.Errorf("step %q: a mask takes only attribute flags", m)
 		}
+		if m.Flags&msRdonly == 0 {
+			// A writable mask would let root inside change the node or
+			// filesystem under it: a mask hides, it never lends.
+			return fmt.Errorf("step %q: a mask is read-only", m)
+		}
 	case KindReadOnly:
 		if m.Source != m.Target || m.Flags&msBind == 0 || m.Flags&msRdonly == 0 || m.Flags&^(msBind|attrFlags) != 0 {
 			return fmt.Errorf("step %q: a read-only step binds its target onto itself with ro and attribute flags only", m)
@@ -163,6 +168,10 @@ func (m Mount) Validate() error {
 	}
 	return nil
 }
+
+// deviceFlags are a device bind's: read-only (the host's inode stays as
+// it is), no setuid, no exec.
+const deviceFlags = msBind | msRdonly | msNosuid | msNoexec
 
 // devNumber is a device's major and minor number.
 type devNumber struct{ major, minor uint32 }
@@ -184,7 +193,11 @@ var knownDevices = map[string]devNumber{
 //
 // /dev is a small tmpfs with nodev: every device in it is a bind mount
 // with its own flags, so nodev costs nothing and keeps a node created with
-// mknod from being usable. devpts is a new instance so the container's
+// mknod from being usable. The device binds are read-only: the inode is
+// the host's, and a read-only mount refuses any change to its metadata
+// (chmod, chown, utimes, xattrs: EROFS), root's included, while reads and
+// writes go to the device as before, since writing to a device node is
+// not a write to the filesystem that holds it. devpts is a new instance so the container's
 // ptys are its own, and /dev/ptmx points into it. /run is a tmpfs of the
 // container's own, as on a booted system: runtime state, miniinit's
 // control socket above all, is the container's alone even when two
@@ -198,7 +211,7 @@ func DefaultMounts() []Mount {
 		{Source: "tmpfs", Target: "/dev", FSType: "tmpfs", Flags: nsn, Data: "mode=755,size=64k"},
 	}
 	for _, name := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
-		plan = append(plan, Mount{Kind: KindDevice, Source: "/dev/" + name, Target: "/dev/" + name, Flags: msBind})
+		plan = append(plan, Mount{Kind: KindDevice, Source: "/dev/" + name, Target: "/dev/" + name, Flags: deviceFlags})
 	}
 	plan = append(plan,
 		Mount{Source: "devpts", Target: "/dev/pts", FSType: "devpts", Flags: msNosuid | msNoexec,

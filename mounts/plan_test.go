@@ -12,12 +12,12 @@ import (
 const defaultPlanGolden = `mount -t proc -o nosuid,nodev,noexec proc /proc
 mount -t sysfs -o ro,nosuid,nodev,noexec sysfs /sys
 mount -t tmpfs -o nosuid,nodev,noexec,mode=755,size=64k tmpfs /dev
-mount -o bind /dev/null /dev/null # char device 1:3
-mount -o bind /dev/zero /dev/zero # char device 1:5
-mount -o bind /dev/full /dev/full # char device 1:7
-mount -o bind /dev/random /dev/random # char device 1:8
-mount -o bind /dev/urandom /dev/urandom # char device 1:9
-mount -o bind /dev/tty /dev/tty # char device 5:0
+mount -o ro,nosuid,noexec,bind /dev/null /dev/null # char device 1:3
+mount -o ro,nosuid,noexec,bind /dev/zero /dev/zero # char device 1:5
+mount -o ro,nosuid,noexec,bind /dev/full /dev/full # char device 1:7
+mount -o ro,nosuid,noexec,bind /dev/random /dev/random # char device 1:8
+mount -o ro,nosuid,noexec,bind /dev/urandom /dev/urandom # char device 1:9
+mount -o ro,nosuid,noexec,bind /dev/tty /dev/tty # char device 5:0
 mount -t devpts -o nosuid,noexec,newinstance,ptmxmode=0666,mode=0620 devpts /dev/pts
 ln -s pts/ptmx /dev/ptmx
 mount -t tmpfs -o nosuid,nodev,noexec,mode=1777,size=64m shm /dev/shm

@@ -48,16 +48,24 @@ func attackRoot(t *testing.T) string {
 // to the configuration as the [security] table's body ("" = defaults).
 func attack(t *testing.T, root, name, arg, security string, extra ...*os.File) string {
 	t.Helper()
+	return attackNamed(t, containerName(t), root, name, arg, security, "", extra...)
+}
+
+// attackNamed is attack in the container named container, with tables
+// (TOML: [userns], [[mount]]...) added to the configuration.
+func attackNamed(t *testing.T, container, root, name, arg, security, tables string, extra ...*os.File) string {
+	t.Helper()
 	cfg := writeConfig(t, fmt.Sprintf(`name = %q
 [rootfs]
 path = %q
 [security]
 %s
+%s
 [[workload]]
 name = "attack"
 command = "/bin/attack"
 args = [%q, %q]
-`, containerName(t), root, security, name, arg))
+`, container, root, security, tables, name, arg))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "minispawn"), "-c", cfg)

@@ -138,6 +138,8 @@ var attacks = map[string]func(string) error{
 	// for anyone; the kernel checks CAP_AUDIT_WRITE on the message and
 	// answers in its acknowledgement.
 	"audit-write": auditWrite,
+	"chmod-chown": chmodChown,
+	"check-masks": checkMasks,
 	// Open the binary PID 1 runs (miniinit) for writing, through /proc.
 	"write-init-binary": func(string) error {
 		f, err := os.OpenFile("/proc/1/exe", os.O_WRONLY, 0)
