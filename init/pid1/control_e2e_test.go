@@ -1,11 +1,16 @@
 package pid1
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"math/rand/v2"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -187,6 +192,199 @@ func TestControlClientVanishes(t *testing.T) {
 	s.checkUntouched(rec, pids)
 	if r := s.ctl(ControlRequest{Op: "health"}); !r.OK {
 		t.Errorf("health: %+v", r)
+	}
+	s.signal(syscall.SIGTERM)
+	s.run.wait(30 * time.Second)
+}
+
+// TestControlManyClients: 50 clients at once, each sending request after
+// request, then 200 `miniinit ctl status` started in one burst: every
+// request is answered. With the old backlog of 16 a client that found it
+// full took its non-blocking connect's EAGAIN for a connection and failed
+// with "transport endpoint is not connected" (314 of 925).
+func TestControlManyClients(t *testing.T) {
+	s, _, _ := vanishSup(t)
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				if r, err := Control(s.socket, ControlRequest{Op: "status"}, 30*time.Second); err != nil || !r.OK {
+					failed.Add(1)
+					t.Errorf("status: %v %+v", err, r.Error)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	cmds := make([]*exec.Cmd, 200)
+	outs := make([]strings.Builder, len(cmds))
+	for i := range cmds {
+		cmds[i] = exec.Command(bin.miniinit, "ctl", "-s", s.socket, "status")
+		cmds[i].Stdout, cmds[i].Stderr = &outs[i], &outs[i]
+		if err := cmds[i].Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Errorf("miniinit ctl status: %v\n%s", err, outs[i].String())
+		}
+	}
+	s.signal(syscall.SIGTERM)
+	s.run.wait(30 * time.Second)
+}
+
+// openFDs counts the descriptors pid holds.
+func openFDs(t *testing.T, pid int) []int {
+	t.Helper()
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fds []int
+	for _, e := range ents {
+		n, err := strconv.Atoi(e.Name())
+		if err == nil {
+			fds = append(fds, n)
+		}
+	}
+	return fds
+}
+
+// dial connects to socket without sending anything; the descriptor
+// blocks.
+func dial(t *testing.T, socket string) int {
+	t.Helper()
+	fd, err := connectUnix(socket, time.Now().Add(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.SetNonblock(fd, false); err != nil {
+		t.Fatal(err)
+	}
+	return fd
+}
+
+// TestControlIdleConnections: connections that never send a request are
+// served controlConns at a time and closed after controlIdle, so miniinit
+// never holds more than that many descriptors for them (it used to hold
+// every one for 10 s), and a real request is answered once they are gone.
+func TestControlIdleConnections(t *testing.T) {
+	s, _, _ := vanishSup(t)
+	pid := s.run.pid()
+	base := len(openFDs(t, pid))
+	const idle = 2*controlConns + 20
+	var fds []int
+	for range idle {
+		fds = append(fds, dial(t, s.socket))
+	}
+	most := 0
+	closed := 0
+	start := time.Now()
+	for _, fd := range fds {
+		// Each is answered (a bad request: it sent nothing in time)
+		// and closed.
+		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 30}); err != nil {
+			t.Fatal(err)
+		}
+		b := make([]byte, 4096)
+		for {
+			most = max(most, len(openFDs(t, pid))-base)
+			n, err := unix.Read(fd, b)
+			if n <= 0 || err != nil {
+				if err != nil {
+					t.Fatalf("idle connection: %v", err)
+				}
+				break
+			}
+		}
+		closed++
+	}
+	t.Logf("%d idle connections closed in %v; at most %d descriptors more than before", closed, time.Since(start).Round(time.Millisecond), most)
+	if most > controlConns+5 {
+		t.Errorf("miniinit held %d descriptors more for %d idle connections, want at most about %d", most, idle, controlConns)
+	}
+	if r := s.ctl(ControlRequest{Op: "status"}); !r.OK {
+		t.Errorf("status: %+v", r)
+	}
+	s.signal(syscall.SIGTERM)
+	s.run.wait(30 * time.Second)
+}
+
+// cpuTicks returns the user and system time pid has used, in clock ticks.
+func cpuTicks(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	u, _ := strconv.Atoi(f[11])
+	s, _ := strconv.Atoi(f[12])
+	return u + s
+}
+
+// TestControlAcceptAtFDLimit: at the descriptor limit, accept fails with
+// EMFILE while the connection waits in the backlog; miniinit used to
+// retry at once, forever, at ~105% CPU. It now pauses between tries: over
+// two seconds of it, it uses a small fraction of a CPU, and once
+// descriptors are free again the waiting request is answered.
+func TestControlAcceptAtFDLimit(t *testing.T) {
+	s, _, _ := vanishSup(t)
+	pid := s.run.pid()
+	var old unix.Rlimit
+	if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, nil, &old); err != nil {
+		t.Fatal(err)
+	}
+	// The limit at the lowest free descriptor: no new one can be made.
+	fds := openFDs(t, pid)
+	free := 0
+	for slices.Contains(fds, free) {
+		free++
+	}
+	lim := unix.Rlimit{Cur: uint64(free), Max: old.Max}
+	if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, &lim, nil); err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan error, 1)
+	go func() {
+		r, err := Control(s.socket, ControlRequest{Op: "status"}, 60*time.Second)
+		if err == nil && !r.OK {
+			err = errors.New(r.Error)
+		}
+		answered <- err
+	}()
+	time.Sleep(500 * time.Millisecond) // the client has connected: accept fails
+	before, start := cpuTicks(t, pid), time.Now()
+	time.Sleep(2 * time.Second)
+	used := time.Duration(cpuTicks(t, pid)-before) * 10 * time.Millisecond // USER_HZ is 100
+	wall := time.Since(start)
+	t.Logf("at the descriptor limit: %v of CPU in %v", used, wall.Round(time.Millisecond))
+	if used > wall/10 {
+		t.Errorf("miniinit used %v of CPU in %v at the descriptor limit", used, wall)
+	}
+	select {
+	case err := <-answered:
+		t.Fatalf("answered at the descriptor limit: %v", err)
+	default:
+	}
+	if !strings.Contains(s.run.stderr.String(), "EMFILE") {
+		t.Error("no warning says accept failed with EMFILE")
+	}
+	if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, &old, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-answered:
+		if err != nil {
+			t.Errorf("the waiting request: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("the waiting request was not answered 10 s after the limit was raised")
 	}
 	s.signal(syscall.SIGTERM)
 	s.run.wait(30 * time.Second)

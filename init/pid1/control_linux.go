@@ -17,12 +17,35 @@ import (
 // own uid (or root), or from outside miniinit's PID namespace, is answered
 // (SO_PEERCRED: peerAllowed), so a workload running as another user cannot
 // stop its neighbours.
+//
+// What a client can cost miniinit is bounded: at most controlConns
+// connections are served at once (the rest wait in the backlog, and their
+// clients in connect, until a slot frees); a connection has controlIdle to
+// send its request and controlTimeout for the whole exchange; and an
+// accept that fails for want of resources (EMFILE at the descriptor
+// limit) is retried after a pause that doubles up to a second, not at once
+// in a loop that would take a CPU.
 type controlServer struct {
-	path string
-	file *os.File
-	done chan struct{}
-	made []string // directories made for the socket, outermost first
+	path    string
+	file    *os.File
+	done    chan struct{}
+	closing chan struct{}
+	slots   chan struct{} // one token per connection being served
+	made    []string      // directories made for the socket, outermost first
 }
+
+const (
+	// controlBacklog is the listen backlog: connections the kernel holds
+	// for miniinit to accept. A client that finds it full waits in
+	// connect (Control).
+	controlBacklog = 256
+	// controlConns bounds the connections served at once.
+	controlConns = 64
+	// controlIdle is how long a connection may take to send its request.
+	controlIdle = 3 * time.Second
+	// acceptPauseMax bounds the pause after a failed accept.
+	acceptPauseMax = time.Second
+)
 
 // listenControl opens the socket at path (replacing a stale one) and
 // starts accepting; requests go to l's event loop. The socket's directory
@@ -152,7 +175,7 @@ func bindControl(path string, l *loop) (*controlServer, error) {
 		unix.Close(fd)
 		return nil, sysErr("bind "+tmp, err)
 	}
-	if err := unix.Listen(fd, 16); err != nil {
+	if err := unix.Listen(fd, controlBacklog); err != nil {
 		unix.Close(fd)
 		_ = unix.Unlink(tmp)
 		return nil, sysErr("listen "+tmp, err)
@@ -162,7 +185,10 @@ func bindControl(path string, l *loop) (*controlServer, error) {
 		_ = unix.Unlink(tmp)
 		return nil, sysErr("rename "+tmp+" to "+path, err)
 	}
-	s := &controlServer{path: path, file: os.NewFile(uintptr(fd), path), done: make(chan struct{})}
+	s := &controlServer{
+		path: path, file: os.NewFile(uintptr(fd), path),
+		done: make(chan struct{}), closing: make(chan struct{}), slots: make(chan struct{}, controlConns),
+	}
 	go s.accept(l)
 	return s, nil
 }
@@ -174,7 +200,14 @@ func (s *controlServer) accept(l *loop) {
 		return
 	}
 	self := unix.Getuid()
+	var pause time.Duration
 	for {
+		// A slot first: at the cap, connections wait in the backlog.
+		select {
+		case s.slots <- struct{}{}:
+		case <-s.closing:
+			return
+		}
 		var nfd int
 		var aerr error
 		err := rc.Read(func(fd uintptr) bool {
@@ -185,14 +218,33 @@ func (s *controlServer) accept(l *loop) {
 			return // closed
 		}
 		if aerr != nil {
+			<-s.slots
+			switch {
+			case errors.Is(aerr, unix.EINTR), errors.Is(aerr, unix.ECONNABORTED):
+				continue // this connection only
+			}
+			// Out of descriptors or memory: the connection waits in
+			// the backlog; so does miniinit, a while.
+			pause = min(max(2*pause, 10*time.Millisecond), acceptPauseMax)
+			l.log.Warn("control socket: accept failed; retrying", "err", sysErr("accept", aerr), "after", pause)
+			select {
+			case <-time.After(pause):
+			case <-s.closing:
+				return
+			}
 			continue
 		}
+		pause = 0
 		cred, err := unix.GetsockoptUcred(nfd, unix.SOL_SOCKET, unix.SO_PEERCRED)
 		if err != nil || !peerAllowed(cred, self) {
 			unix.Close(nfd)
+			<-s.slots
 			continue
 		}
-		go serveControl(os.NewFile(uintptr(nfd), s.path), l)
+		go func() {
+			defer func() { <-s.slots }()
+			serveControl(os.NewFile(uintptr(nfd), s.path), l)
+		}()
 	}
 }
 
@@ -211,9 +263,11 @@ func peerAllowed(cred *unix.Ucred, self int) bool {
 // serveControl answers one connection.
 func serveControl(f *os.File, l *loop) {
 	defer f.Close()
-	_ = f.SetDeadline(time.Now().Add(controlTimeout))
+	begin := time.Now()
+	_ = f.SetDeadline(begin.Add(controlIdle))
 	var resp ControlResponse
 	line, err := bufio.NewReaderSize(f, 4096).ReadSlice('\n')
+	_ = f.SetDeadline(begin.Add(controlTimeout))
 	var req ControlRequest
 	if err == nil {
 		err = json.Unmarshal(line, &req)
@@ -240,6 +294,7 @@ func serveControl(f *os.File, l *loop) {
 // Close stops accepting and removes the socket, and the directories made
 // for it.
 func (s *controlServer) Close() error {
+	close(s.closing)
 	err := s.file.Close()
 	<-s.done
 	_ = unix.Unlink(s.path)
@@ -252,16 +307,14 @@ func (s *controlServer) Close() error {
 // the caller decides (`miniinit health` exits 1).
 func Control(path string, req ControlRequest, timeout time.Duration) (ControlResponse, error) {
 	var resp ControlResponse
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	deadline := time.Now().Add(timeout)
+	fd, err := connectUnix(path, deadline)
 	if err != nil {
-		return resp, sysErr("socket", err)
+		return resp, err
 	}
 	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
-	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil && !errors.Is(err, unix.EINPROGRESS) && !errors.Is(err, unix.EAGAIN) {
-		return resp, sysErr("connect "+path, err)
-	}
-	_ = f.SetDeadline(time.Now().Add(timeout))
+	_ = f.SetDeadline(deadline)
 	b, err := json.Marshal(req)
 	if err != nil {
 		return resp, err
@@ -277,4 +330,43 @@ func Control(path string, req ControlRequest, timeout time.Duration) (ControlRes
 		return resp, fmt.Errorf("read from %s: %w", path, err)
 	}
 	return resp, nil
+}
+
+// connectUnix connects a stream socket to the unix socket at path before
+// deadline and returns it non-blocking, for Go's poller. The connect
+// itself blocks: when the listener's backlog is full, a blocking connect
+// waits for room (SO_SNDTIMEO bounds the wait), where a non-blocking one
+// fails with EAGAIN, which is no connection at all.
+func connectUnix(path string, deadline time.Time) (int, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, sysErr("socket", err)
+	}
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			err = unix.EAGAIN
+			break
+		}
+		tv := unix.NsecToTimeval(left.Nanoseconds())
+		if err = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
+			break
+		}
+		// EINTR: a signal (the Go runtime's own) cut the wait short.
+		if err = unix.Connect(fd, &unix.SockaddrUnix{Name: path}); !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if errors.Is(err, unix.EAGAIN) {
+		unix.Close(fd)
+		return -1, fmt.Errorf("connect %s: no room in its backlog until the timeout (%w)", path, err)
+	}
+	if err == nil {
+		err = unix.SetNonblock(fd, true)
+	}
+	if err != nil {
+		unix.Close(fd)
+		return -1, sysErr("connect "+path, err)
+	}
+	return fd, nil
 }
