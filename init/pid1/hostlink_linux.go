@@ -46,8 +46,10 @@ type hostLink struct {
 	stopping bool
 	status   string
 	readyN   int
-	// reloads are the `ctl reload`s waiting for minispawn's answer.
+	// reloads are the `ctl reload`s waiting for minispawn's answer to
+	// the question asked at askedAt.
 	reloads []*ctlRequest
+	askedAt time.Time
 }
 
 // hostMsg is a message from minispawn, for the loop, with the file that
@@ -124,10 +126,16 @@ func (l *loop) reloadViaHost(c *ctlRequest) bool {
 	if l.host == nil || l.opts.ReloadFrom == nil {
 		return false
 	}
+	if len(l.host.reloads) > 0 && time.Since(l.host.askedAt) > controlTimeout {
+		// Those asked for have had their answer ("did not answer in
+		// time"); ask again rather than wait on a lost question.
+		l.answerReloads(nil, errors.New("reload: minispawn did not answer"))
+	}
 	l.host.reloads = append(l.host.reloads, c)
 	if len(l.host.reloads) > 1 {
 		return true // one question answers them all
 	}
+	l.host.askedAt = time.Now()
 	if err := l.host.conn.Send(hostlink.Message{{Key: hostlink.ReloadAsked, Value: "1"}}); err != nil {
 		l.answerReloads(nil, fmt.Errorf("reload: ask minispawn for the file: %w", err))
 	}
