@@ -566,8 +566,10 @@ func (c *copier) keep(b []byte, flush bool) {
 		c.frag = c.frag[:0] // its line ended among the skipped ones
 	}
 	c.s.mu.Lock()
-	for _, line := range bytes.SplitAfter(complete[start:len(complete)-1], []byte("\n")) {
-		line = bytes.TrimSuffix(line, []byte("\n"))
+	for lines := complete[start:]; len(lines) > 0; {
+		i := bytes.IndexByte(lines, '\n')
+		line := lines[:i]
+		lines = lines[i+1:]
 		if len(c.frag) > 0 {
 			c.frag = appendCut(c.frag, line)
 			c.s.pushLocked(c.frag)

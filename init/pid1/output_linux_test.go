@@ -171,6 +171,35 @@ func TestOutputExactWithoutPrefix(t *testing.T) {
 	}
 }
 
+// TestOutputPrefixedLongLine: with a prefix, a line longer than
+// outputChunk is written as prefixed lines of at most outputChunk bytes
+// each, which hold the line's bytes in order; the tail keeps the line
+// once, cut.
+func TestOutputPrefixedLongLine(t *testing.T) {
+	out, errs := newCapture(t, true), newCapture(t, true)
+	m, _ := testMux(out, errs)
+	o, e, _ := m.open("w", true, false)
+	e.Close()
+	long := string(bytes.Repeat([]byte("0123456789"), 3*outputChunk/10+7))
+	writeTo(t, o, long+"\nafter\n")
+	m.flush(5 * time.Second)
+	pieces := strings.SplitAfter(out.text(t), "\n")
+	var joined strings.Builder
+	for _, p := range pieces[:len(pieces)-2] {
+		body, ok := strings.CutPrefix(p, "w: ")
+		if !ok || len(body) > outputChunk+1 {
+			t.Fatalf("piece of %d bytes: %.20q", len(p), p)
+		}
+		joined.WriteString(strings.TrimSuffix(body, "\n"))
+	}
+	if joined.String() != long || len(pieces) < 5 || pieces[len(pieces)-2] != "w: after\n" {
+		t.Errorf("%d pieces; the line's bytes changed", len(pieces))
+	}
+	if tail, _, _ := m.tail("w", 0); len(tail) != 2 || tail[0] != long[:tailLineMax] || tail[1] != "after" {
+		t.Errorf("tail %.40q", tail)
+	}
+}
+
 // everyByte returns n bytes in which every byte value occurs, in no
 // simple pattern, the same on every call.
 func everyByte(n int) []byte {
