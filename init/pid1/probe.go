@@ -6,14 +6,14 @@ import (
 	"time"
 
 	"github.com/minispawn/minispawn/init/supervise"
-	"golang.org/x/sys/unix"
 )
 
 // Probes: the machine asks for one (OpProbe) and the loop runs it. TCP and
 // HTTP probes run on a goroutine each (probe_linux.go) and post their
 // result. An exec probe is a process, so the loop starts it and the reaper
 // collects it like any child: its exit status is the result (0 passes).
-// The loop kills it (its whole process group) at its timeout.
+// The loop kills it at its timeout, and what it leaves behind when it
+// ends, whatever way it ended: see probetree_linux.go.
 
 // probeTimer prefixes the loop's own timer names for exec probes.
 const probeTimer = "\x00probe/"
@@ -24,6 +24,8 @@ type execProbe struct {
 	id       uint64
 	pid      int
 	timedOut bool
+	cgroup   string // its cgroup, when it has one
+	cgfd     int    // that cgroup, open; -1 without one
 }
 
 // runProbe starts the probe d asks for.
@@ -58,8 +60,8 @@ func (l *loop) runProbe(d supervise.Decision) {
 
 // startExecProbe runs argv as the workload would run (its environment,
 // directory, and, through the exec stage, its user, groups and the rest of
-// its confinement), in a process group of its own, with no stdin and its
-// output discarded. A probe that cannot be confined as asked fails.
+// its confinement), in a session and a cgroup of its own, with no stdin
+// and its output discarded. A probe that cannot be confined as asked fails.
 func (l *loop) startExecProbe(wk *work, argv []string, id uint64, deadline time.Time) {
 	fail := func(detail string) {
 		l.handle(supervise.ProbeDone{Name: wk.w.Name, ID: id, OK: false, Detail: detail})
@@ -94,19 +96,21 @@ func (l *loop) startExecProbe(wk *work, argv []string, id uint64, deadline time.
 	if l.devNull >= 0 {
 		files[1], files[2] = uintptr(l.devNull), uintptr(l.devNull)
 	}
-	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{Dir: dir, Env: env, Files: files, Sys: &syscall.SysProcAttr{Setpgid: true}})
+	pr := &execProbe{name: wk.w.Name, id: id, cgfd: -1}
+	pid, err := l.forkProbe(pr, path, argv, &syscall.ProcAttr{Dir: dir, Env: env, Files: files}) // probetree_linux.go
 	if err != nil {
 		fail("cannot start: " + err.Error())
 		return
 	}
-	l.probes[pid] = &execProbe{name: wk.w.Name, id: id, pid: pid}
+	pr.pid = pid
+	l.probes[pid] = pr
 	l.timers.Set(probeTimer+strconv.Itoa(pid), deadline)
 }
 
 // execProbeEnded takes an exec probe's exit.
 func (l *loop) execProbeEnded(pr *execProbe, ws syscall.WaitStatus) {
 	l.timers.Set(probeTimer+strconv.Itoa(pr.pid), time.Time{})
-	_ = ignoreESRCH(unix.Kill(-pr.pid, unix.SIGKILL)) // what it left behind
+	l.killProbeTree(pr, true) // what it left behind
 	ok := !ws.Signaled() && ws.ExitStatus() == 0
 	detail := describeStatus(ws)
 	if pr.timedOut {
@@ -125,6 +129,6 @@ func (l *loop) execProbeTimeout(pidText string) {
 	if pr, ok := l.probes[pid]; ok {
 		l.log.Info("probe timed out; killing it", "workload", pr.name, "pid", pid)
 		pr.timedOut = true
-		_ = ignoreESRCH(unix.Kill(-pid, unix.SIGKILL))
+		l.killProbeTree(pr, false)
 	}
 }

@@ -16,6 +16,7 @@ type procEntry struct {
 	Comm  string `json:"comm"`
 	PPid  int    `json:"-"`
 	Pgrp  int    `json:"-"`
+	Sid   int    `json:"-"`
 	State byte   `json:"-"`
 	Start uint64 `json:"-"` // clock ticks after boot
 }
@@ -56,11 +57,15 @@ func parseStat(b []byte) (procEntry, error) {
 	if err != nil {
 		return procEntry{}, fmt.Errorf("parse stat of %d: pgrp: %w", pid, err)
 	}
+	sid, err := strconv.Atoi(string(f[3]))
+	if err != nil {
+		return procEntry{}, fmt.Errorf("parse stat of %d: session: %w", pid, err)
+	}
 	start, err := strconv.ParseUint(string(f[19]), 10, 64)
 	if err != nil {
 		return procEntry{}, fmt.Errorf("parse stat of %d: starttime: %w", pid, err)
 	}
-	return procEntry{Pid: pid, Comm: string(b[open+1 : closing]), PPid: ppid, Pgrp: pgrp, State: f[0][0], Start: start}, nil
+	return procEntry{Pid: pid, Comm: string(b[open+1 : closing]), PPid: ppid, Pgrp: pgrp, Sid: sid, State: f[0][0], Start: start}, nil
 }
 
 // descendants returns the live (not zombie) processes in all whose parent

@@ -12,7 +12,7 @@ func TestParseStat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := procEntry{Pid: 4242, Comm: "a) b (c", PPid: 17, Pgrp: 4242, State: 'S', Start: 987654}
+	want := procEntry{Pid: 4242, Comm: "a) b (c", PPid: 17, Pgrp: 4242, Sid: 4242, State: 'S', Start: 987654}
 	if e != want {
 		t.Errorf("got %+v, want %+v", e, want)
 	}

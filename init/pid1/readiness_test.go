@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minispawn/minispawn/init/roottest"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,15 +22,8 @@ import (
 // process group, which the old check (process group before cgroup)
 // accepted as victim's.
 func TestNotifyImpostor(t *testing.T) {
-	for _, mode := range []string{"cgroup", "no-cgroup"} {
-		t.Run(mode, func(t *testing.T) {
-			o := runOpts{}
-			if mode == "no-cgroup" {
-				o = withoutCgroup2(t)
-			} else {
-				roottest.Need(t, cgroupParentForTest() != "", "no cgroup2 hierarchy mounted")
-			}
-			s := newSup(t, "", `
+	forEachTracking(t, func(t *testing.T, o runOpts, cgroups bool) {
+		s := newSup(t, "", `
 [[workload]]
 name = "app"
 command = "HELPER"
@@ -57,25 +49,24 @@ command = "/bin/sh"
 args = ["-c", "HELPER notify & wait"]
 ready = { notify = true }
 `)
-			s.startWith(o)
-			victim, _ := strconv.Atoi(strings.Fields(waitFile(t, filepath.Join(s.dir, "victim")))[0])
-			impostor, _ := strconv.Atoi(strings.TrimSpace(waitFile(t, filepath.Join(s.dir, "victim.sent"))))
-			if pgid, err := unix.Getpgid(impostor); err != nil || pgid != victim {
-				t.Fatalf("control: the impostor %d is in group %d (%v), not victim's %d: the attack did not happen", impostor, pgid, err, victim)
-			}
-			s.waitState("kid", "ready") // the legitimate path, by a child of kid's process
-			time.Sleep(300 * time.Millisecond)
-			if st := s.state("victim"); st != "starting" {
-				t.Errorf("victim is %s after the impostor's READY=1, want starting", st)
-			}
-			if _, err := os.Stat(filepath.Join(s.dir, "gate")); err == nil {
-				t.Error("gate started: the impostor made victim ready")
-			}
-			if strings.Contains(s.run.stderr.String(), `workload=victim by=notify`) {
-				t.Errorf("victim ready by notify:\n%s", s.run.stderr.String())
-			}
-			s.signal(syscall.SIGTERM)
-			s.run.wait(20 * time.Second)
-		})
-	}
+		s.startWith(o)
+		victim, _ := strconv.Atoi(strings.Fields(waitFile(t, filepath.Join(s.dir, "victim")))[0])
+		impostor, _ := strconv.Atoi(strings.TrimSpace(waitFile(t, filepath.Join(s.dir, "victim.sent"))))
+		if pgid, err := unix.Getpgid(impostor); err != nil || pgid != victim {
+			t.Fatalf("control: the impostor %d is in group %d (%v), not victim's %d: the attack did not happen", impostor, pgid, err, victim)
+		}
+		s.waitState("kid", "ready") // the legitimate path, by a child of kid's process
+		time.Sleep(300 * time.Millisecond)
+		if st := s.state("victim"); st != "starting" {
+			t.Errorf("victim is %s after the impostor's READY=1, want starting", st)
+		}
+		if _, err := os.Stat(filepath.Join(s.dir, "gate")); err == nil {
+			t.Error("gate started: the impostor made victim ready")
+		}
+		if strings.Contains(s.run.stderr.String(), `workload=victim by=notify`) {
+			t.Errorf("victim ready by notify:\n%s", s.run.stderr.String())
+		}
+		s.signal(syscall.SIGTERM)
+		s.run.wait(20 * time.Second)
+	})
 }

@@ -35,6 +35,25 @@ func withoutCgroup2(t *testing.T) runOpts {
 	}}
 }
 
+// forEachTracking runs test with miniinit tracking workloads by cgroup2
+// and, in a mount namespace without the cgroup2 hierarchy, without.
+func forEachTracking(t *testing.T, test func(t *testing.T, o runOpts, cgroups bool)) {
+	t.Run("cgroup", func(t *testing.T) {
+		roottest.Need(t, cgroupParentForTest() != "", "no cgroup2 hierarchy mounted")
+		test(t, runOpts{}, true)
+	})
+	t.Run("no-cgroup", func(t *testing.T) { test(t, withoutCgroup2(t), false) })
+}
+
+// checkTracking fails the test unless miniinit tracks its workloads as
+// the test meant: by cgroup or not.
+func checkTracking(t *testing.T, s *sup, cgroups bool) {
+	t.Helper()
+	if none := strings.Contains(s.run.stderr.String(), "no cgroups for the workloads"); none == cgroups {
+		t.Fatalf("cgroups %v, but miniinit says:\n%s", cgroups, s.run.stderr.String())
+	}
+}
+
 // withArg lists the live processes under root whose command line has arg.
 func withArg(t *testing.T, root int, arg string) []int {
 	t.Helper()
@@ -59,15 +78,8 @@ func withArg(t *testing.T, root int, arg string) []int {
 // without. (The child lived on until the final drain, and piled up across
 // restarts without cgroup2.)
 func TestStopKillsTree(t *testing.T) {
-	for _, mode := range []string{"cgroup", "no-cgroup"} {
-		t.Run(mode, func(t *testing.T) {
-			o := runOpts{}
-			if mode == "no-cgroup" {
-				o = withoutCgroup2(t)
-			} else {
-				roottest.Need(t, cgroupParentForTest() != "", "no cgroup2 hierarchy mounted")
-			}
-			s := newSup(t, "", `
+	forEachTracking(t, func(t *testing.T, o runOpts, cgroups bool) {
+		s := newSup(t, "", `
 [[workload]]
 name = "app"
 command = "HELPER"
@@ -79,55 +91,46 @@ command = "/bin/sh"
 args = ["-c", "sh -c 'trap \"\" TERM; exec sleep 1000' & sleep 100000"]
 stop_timeout = "1s"
 `)
-			s.startWith(o)
-			root := s.run.pid()
-			waitFor(t, 10*time.Second, "the child", func() bool { return len(withArg(t, root, "1000")) == 1 })
-			noCgroups := strings.Contains(s.run.stderr.String(), "no cgroups for the workloads")
-			if noCgroups != (mode == "no-cgroup") {
-				t.Fatalf("mode %s, but miniinit says no cgroups: %v\n%s", mode, noCgroups, s.run.stderr.String())
-			}
-			for i := 1; i <= 3; i++ {
-				if r := s.ctl(ControlRequest{Op: "restart", Name: "w"}); !r.OK {
-					t.Fatal(r.Error)
-				}
-				waitFor(t, 10*time.Second, "the restart", func() bool {
-					for _, w := range s.ctl(ControlRequest{Op: "status"}).Workloads {
-						if w.Name == "w" {
-							return w.Run == i+1 && w.State.String() == "running"
-						}
-					}
-					return false
-				})
-			}
-			waitFor(t, 10*time.Second, "one child after 3 restarts", func() bool { return len(withArg(t, root, "1000")) == 1 })
-			stopped := time.Now()
-			if r := s.ctl(ControlRequest{Op: "stop", Name: "w"}); !r.OK {
+		s.startWith(o)
+		root := s.run.pid()
+		waitFor(t, 10*time.Second, "the child", func() bool { return len(withArg(t, root, "1000")) == 1 })
+		checkTracking(t, s, cgroups)
+		for i := 1; i <= 3; i++ {
+			if r := s.ctl(ControlRequest{Op: "restart", Name: "w"}); !r.OK {
 				t.Fatal(r.Error)
 			}
-			s.waitState("w", "stopped")
-			waitFor(t, 10*time.Second, "no child after the stop", func() bool { return len(withArg(t, root, "1000")) == 0 })
-			if d := time.Since(stopped); d < 900*time.Millisecond {
-				t.Errorf("the child was killed after %v, before stop_timeout", d)
-			}
-			s.signal(syscall.SIGTERM)
-			if code := s.run.wait(20 * time.Second); code != 0 {
-				t.Errorf("exit %d", code)
-			}
-		})
-	}
+			waitFor(t, 10*time.Second, "the restart", func() bool {
+				for _, w := range s.ctl(ControlRequest{Op: "status"}).Workloads {
+					if w.Name == "w" {
+						return w.Run == i+1 && w.State.String() == "running"
+					}
+				}
+				return false
+			})
+		}
+		waitFor(t, 10*time.Second, "one child after 3 restarts", func() bool { return len(withArg(t, root, "1000")) == 1 })
+		stopped := time.Now()
+		if r := s.ctl(ControlRequest{Op: "stop", Name: "w"}); !r.OK {
+			t.Fatal(r.Error)
+		}
+		s.waitState("w", "stopped")
+		waitFor(t, 10*time.Second, "no child after the stop", func() bool { return len(withArg(t, root, "1000")) == 0 })
+		if d := time.Since(stopped); d < 900*time.Millisecond {
+			t.Errorf("the child was killed after %v, before stop_timeout", d)
+		}
+		s.signal(syscall.SIGTERM)
+		if code := s.run.wait(20 * time.Second); code != 0 {
+			t.Errorf("exit %d", code)
+		}
+	})
 }
 
 // TestStopSendsCont: a workload stopped by SIGSTOP with a SIGTERM handler
 // runs its handler at `ctl stop`, well before stop_timeout: SIGCONT
 // follows the stop signal. (It met SIGKILL at stop_timeout instead.)
 func TestStopSendsCont(t *testing.T) {
-	for _, mode := range []string{"cgroup", "no-cgroup"} {
-		t.Run(mode, func(t *testing.T) {
-			o := runOpts{}
-			if mode == "no-cgroup" {
-				o = withoutCgroup2(t)
-			}
-			s := newSup(t, "", `
+	forEachTracking(t, func(t *testing.T, o runOpts, cgroups bool) {
+		s := newSup(t, "", `
 [[workload]]
 name = "app"
 command = "HELPER"
@@ -139,32 +142,31 @@ command = "HELPER"
 args = ["sleeper", "DIR"]
 stop_timeout = "20s"
 `)
-			s.startWith(o)
-			pid, _ := strconv.Atoi(strings.TrimSpace(waitFile(t, filepath.Join(s.dir, "sleeper.pid"))))
-			if err := unix.Kill(pid, unix.SIGSTOP); err != nil {
-				t.Fatal(err)
-			}
-			waitFor(t, 10*time.Second, "the workload to stop", func() bool {
-				e, err := readStat(pid)
-				return err == nil && e.State == 'T'
-			})
-			if r := s.ctl(ControlRequest{Op: "stop", Name: "w"}); !r.OK {
-				t.Fatal(r.Error)
-			}
-			waitFor(t, 10*time.Second, "its SIGTERM handler", func() bool {
-				_, err := os.Stat(filepath.Join(s.dir, "terminated"))
-				return err == nil
-			})
-			s.waitState("w", "stopped")
-			for _, w := range s.ctl(ControlRequest{Op: "status"}).Workloads {
-				if w.Name == "w" && w.Killed {
-					t.Errorf("w was SIGKILLed: %+v", w)
-				}
-			}
-			s.signal(syscall.SIGTERM)
-			s.run.wait(20 * time.Second)
+		s.startWith(o)
+		pid, _ := strconv.Atoi(strings.TrimSpace(waitFile(t, filepath.Join(s.dir, "sleeper.pid"))))
+		if err := unix.Kill(pid, unix.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "the workload to stop", func() bool {
+			e, err := readStat(pid)
+			return err == nil && e.State == 'T'
 		})
-	}
+		if r := s.ctl(ControlRequest{Op: "stop", Name: "w"}); !r.OK {
+			t.Fatal(r.Error)
+		}
+		waitFor(t, 10*time.Second, "its SIGTERM handler", func() bool {
+			_, err := os.Stat(filepath.Join(s.dir, "terminated"))
+			return err == nil
+		})
+		s.waitState("w", "stopped")
+		for _, w := range s.ctl(ControlRequest{Op: "status"}).Workloads {
+			if w.Name == "w" && w.Killed {
+				t.Errorf("w was SIGKILLed: %+v", w)
+			}
+		}
+		s.signal(syscall.SIGTERM)
+		s.run.wait(20 * time.Second)
+	})
 }
 
 // TestCrashLoopLeavesNoCgroups: a crash loop whose runs each leave a

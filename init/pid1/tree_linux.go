@@ -52,6 +52,8 @@ type cgroupTree struct {
 	lock int                 // dir, open and flock'ed for as long as miniinit runs
 	runs map[string]struct{} // every cgroup made and not yet removed, "<workload>.<n>"
 	cur  map[string]*leaf    // each workload's current cgroup
+	// probes counts the exec probes' cgroups made, for their names.
+	probes uint64
 }
 
 // leaf is a workload's current cgroup.
@@ -287,25 +289,66 @@ func parsePids(data []byte) []int {
 }
 
 // kill SIGKILLs everything in workload name's current cgroup, if anything
-// is there: cgroup.kill (Linux 5.14; the cgroup is then tainted), else
-// each process listed, a few rounds, for what forks meanwhile.
+// is there (the cgroup is then tainted).
 func (t *cgroupTree) kill(name string) {
-	c := t.cur[name]
-	if c == nil || len(t.procs(name)) == 0 {
-		return
-	}
-	if err := os.WriteFile(filepath.Join(t.dir, c.name, "cgroup.kill"), []byte("1"), 0); err == nil {
+	if c := t.cur[name]; c != nil && t.killLeaf(c.name) {
 		c.tainted = true
-		return
+	}
+}
+
+// killLeaf SIGKILLs everything in the cgroup leafName, if anything is
+// there: cgroup.kill (Linux 5.14), which it reports, else each process
+// listed, a few rounds, for what forks meanwhile.
+func (t *cgroupTree) killLeaf(leafName string) (written bool) {
+	procs := func() []int {
+		data, err := os.ReadFile(filepath.Join(t.dir, leafName, "cgroup.procs"))
+		if err != nil {
+			return nil
+		}
+		return parsePids(data)
+	}
+	if len(procs()) == 0 {
+		return false
+	}
+	if err := os.WriteFile(filepath.Join(t.dir, leafName, "cgroup.kill"), []byte("1"), 0); err == nil {
+		return true
 	}
 	for range 3 {
-		pids := t.procs(name)
+		pids := procs()
 		if len(pids) == 0 {
-			return
+			return false
 		}
 		for _, pid := range pids {
 			_ = unix.Kill(pid, unix.SIGKILL)
 		}
+	}
+	return false
+}
+
+// newProbe makes the cgroup of an exec probe, ".probe.<n>" (no workload
+// name starts with '.'), and returns its name and open directory.
+func (t *cgroupTree) newProbe() (string, int, error) {
+	t.probes++
+	name := ".probe." + strconv.FormatUint(t.probes, 10)
+	dir := filepath.Join(t.dir, name)
+	if err := unix.Mkdir(dir, 0o755); err != nil {
+		return "", -1, sysErr("mkdir "+dir, err)
+	}
+	t.runs[name] = struct{}{}
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", -1, sysErr("open "+dir, err)
+	}
+	return name, fd, nil
+}
+
+// endProbe SIGKILLs what is left in a probe's cgroup, closes it and
+// removes it, now if it is empty, else when collect finds it so.
+func (t *cgroupTree) endProbe(name string, fd int) {
+	t.killLeaf(name)
+	unix.Close(fd)
+	if unix.Rmdir(filepath.Join(t.dir, name)) == nil {
+		delete(t.runs, name)
 	}
 }
 
