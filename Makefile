@@ -3,10 +3,14 @@
 #   make test   installs what the tests need and runs the whole suite
 GO        ?= go
 BIN       := bin
-GOFLAGS_STATIC := -trimpath -ldflags='-s -w -buildid='
+GOFLAGS_STATIC = -trimpath -ldflags='-s -w -buildid= $(VERSION_X)'
 # miniinit's own entry point reads the signal state it was started with
 # before the Go runtime changes it (init/pid1/inherit.go).
 MINIINIT_ENTRY := -E=miniinit_rt0
+# --version names the release or commit (internal/version); without git,
+# the binaries say they carry no version.
+VERSION   := $(shell git describe --always --dirty 2>/dev/null)
+VERSION_X := -X github.com/minispawn/minispawn/internal/version.Set=$(VERSION)
 export CGO_ENABLED := 0
 
 .PHONY: all build demo test deps check unit fuzz bench clean
@@ -14,7 +18,7 @@ export CGO_ENABLED := 0
 all: build
 
 build:
-	$(GO) build -trimpath -ldflags='-s -w -buildid= $(MINIINIT_ENTRY)' -o $(BIN)/miniinit ./cmd/miniinit
+	$(GO) build -trimpath -ldflags='-s -w -buildid= $(VERSION_X) $(MINIINIT_ENTRY)' -o $(BIN)/miniinit ./cmd/miniinit
 	$(GO) build $(GOFLAGS_STATIC) -o $(BIN)/minispawn ./cmd/minispawn
 
 demo: build

@@ -13,10 +13,8 @@ import (
 
 	"github.com/minispawn/minispawn/config"
 	"github.com/minispawn/minispawn/init/pid1"
+	"github.com/minispawn/minispawn/internal/version"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "devel"
 
 func init() {
 	// Keep main on the main thread: the name pid1.Run gives itself
@@ -49,7 +47,7 @@ func run(args []string, env lookupEnv, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage())
 		return 0
 	case c.version:
-		fmt.Fprintf(stdout, "miniinit version %s\n", version)
+		fmt.Fprintf(stdout, "miniinit version %s\n", version.String())
 		return 0
 	}
 	opts, err := c.options()

@@ -22,10 +22,9 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-)
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+	"github.com/minispawn/minispawn/internal/version"
+)
 
 // options is minispawn's command line after parsing.
 type options struct {
@@ -205,7 +204,7 @@ func run(argv []string) int {
 	o, err := parseArgs(argv, os.Stderr)
 	switch {
 	case errors.Is(err, errVersion):
-		fmt.Println("minispawn", version)
+		fmt.Println("minispawn version", version.String())
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0

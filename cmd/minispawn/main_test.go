@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"debug/buildinfo"
 	"debug/elf"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/minispawn/minispawn/init/pid1"
 	"github.com/minispawn/minispawn/init/roottest"
+	"github.com/minispawn/minispawn/internal/version"
 )
 
 // binDir holds minispawn and miniinit built static for this test run.
@@ -254,6 +256,21 @@ func writeConfig(t *testing.T, text string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// --version names the build: the commit Go recorded in the binary, or
+// that there is none (internal/version; the -ldflags -X case is tested
+// with miniinit).
+func TestVersion(t *testing.T) {
+	bin := filepath.Join(binDir, "minispawn")
+	info, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := runMinispawn(t, 10*time.Second, "--version")
+	if want := "minispawn version " + version.Of(info) + "\n"; res.code != 0 || res.stdout != want {
+		t.Errorf("--version: exit %d, %q, want %q", res.code, res.stdout, want)
+	}
 }
 
 // minispawn still requires a rootfs, with the message it always gave,
