@@ -251,9 +251,11 @@
 //	# The longest from a start to ready (a oneshot: to completion); past
 //	# it the workload is stopped, and that is a failure. Default: none.
 //	start_timeout = "30s"
-//	# A stop sends stop_signal, then SIGKILL to the whole process tree
-//	# after stop_timeout (default 5s), or sooner at the end of
-//	# init.stop_budget. Default: SIGTERM, or SIGINT when a SIGINT to the
+//	# A stop sends stop_signal and SIGCONT (a stopped process runs its
+//	# handler), then SIGKILL to the whole process tree after stop_timeout
+//	# (default 5s), or sooner at the end of init.stop_budget, also to
+//	# what outlives the workload's own process. Default: SIGTERM, or
+//	# SIGINT when a SIGINT to the
 //	# container (a ^C) began the shutdown, as it reaches a program that
 //	# runs without a supervisor.
 //	stop_signal = "SIGTERM"
@@ -269,7 +271,8 @@
 //	# $NOTIFY_SOCKET, systemd's protocol), fd = N (a line written on
 //	# descriptor N, 3 to 1023, s6's), or a probe repeated every interval
 //	# (default 1s), each bounded by timeout (default 1s): exec = [...]
-//	# (exits 0), tcp = "host:port" (connects), http = "http://host:port/
+//	# (exits 0; whatever it starts is killed when it ends), tcp =
+//	# "host:port" (connects), http = "http://host:port/
 //	# path" (a 2xx or 3xx answer to GET; plain HTTP); the host is an IP
 //	# address or localhost. Default: ready as soon as it has started.
 //	ready = { notify = true }
