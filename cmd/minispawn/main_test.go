@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -268,7 +269,11 @@ func TestVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := runMinispawn(t, 10*time.Second, "--version")
-	if want := "minispawn version " + version.Of(info) + "\n"; res.code != 0 || res.stdout != want {
+	want := "minispawn version " + version.Of(info) + "\n"
+	// Binaries prebuilt by the Makefile (MINISPAWN_TEST_BINDIR) carry
+	// git describe's name, which -trimpath keeps out of the build info.
+	named := os.Getenv("MINISPAWN_TEST_BINDIR") != "" && regexp.MustCompile(`^minispawn version [0-9A-Za-z.+-]+\n$`).MatchString(res.stdout)
+	if res.code != 0 || (res.stdout != want && !named) {
 		t.Errorf("--version: exit %d, %q, want %q", res.code, res.stdout, want)
 	}
 }
