@@ -11,6 +11,9 @@
 // Run performs, in this order (run.go has the reasons for the order):
 //
 //   - name itself "miniinit" (prctl PR_SET_NAME);
+//   - make itself non-dumpable (prctl PR_SET_DUMPABLE 0), so that no
+//     workload without CAP_SYS_PTRACE takes its descriptors, compares
+//     them, reads its memory or environment, or traces it;
 //   - catch every signal it may be sent, through one os/signal channel;
 //   - set the parent-death signal, when asked (-p);
 //   - become a child subreaper when it is not PID 1, warning once;

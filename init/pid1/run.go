@@ -106,6 +106,12 @@ func setup(opts Options, log *slog.Logger, logw *logWriter, stdio []uintptr) (*l
 	if err := setName("miniinit"); err != nil {
 		log.Debug("set process name", "err", err)
 	}
+	// 1a. Not dumpable: before anything it holds is worth taking (the
+	//     channel to minispawn, step 2a), so no workload can take its
+	//     descriptors or read its memory (dumpable_linux.go).
+	if err := becomeNonDumpable(); err != nil {
+		return nil, err
+	}
 
 	// 2. Signals, before anything is started: from here on no signal
 	//    sent to miniinit takes its default action (for SIGTERM, SIGINT

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -140,6 +141,12 @@ var attacks = map[string]func(string) error{
 	"audit-write": auditWrite,
 	"chmod-chown": chmodChown,
 	"check-masks": checkMasks,
+	"pid-access":  pidAccess,
+	// A process that waits to be killed: pid-access's control target.
+	"idle": func(string) error {
+		time.Sleep(time.Hour)
+		return nil
+	},
 	// Open the binary PID 1 runs (miniinit) for writing, through /proc.
 	"write-init-binary": func(string) error {
 		f, err := os.OpenFile("/proc/1/exe", os.O_WRONLY, 0)
