@@ -29,6 +29,10 @@ var errNameTaken = errors.New("a name runs one container at a time")
 type nameLock struct {
 	f    *os.File
 	path string
+	// keep leaves the file in place at release: the container's cgroup
+	// could not be removed, and the file is how a later start finds it
+	// (leftover_linux.go).
+	keep bool
 }
 
 // lockName takes the lock of name without waiting: a container of that
@@ -97,13 +101,17 @@ func readHolder(f *os.File) string {
 	return " pid " + pid
 }
 
-// release removes the file and drops the lock, in that order: a start
-// that opened the file meanwhile finds, once it has the lock, that the
-// path no longer leads to it, and starts again (tryLock).
+// release removes the file (unless keep) and drops the lock, in that
+// order: a start that opened the file meanwhile finds, once it has the
+// lock, that the path no longer leads to it, and starts again (tryLock).
+// A file left behind, unlocked, marks a container whose cgroup may
+// remain: so does the file of a minispawn that was killed.
 func (l *nameLock) release() {
 	if l == nil {
 		return
 	}
-	os.Remove(l.path)
+	if !l.keep {
+		os.Remove(l.path)
+	}
 	l.f.Close()
 }

@@ -267,7 +267,10 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	if err != nil {
 		return 0, fmt.Errorf("detect cgroup hierarchy: %w", err)
 	}
-	// 4a. Under systemd, below the unit's cgroup, or a transient scope's
+	// 4a. The empty cgroups of other containers that no longer run go
+	// (leftover_linux.go): SIGKILLed minispawns leave them.
+	removeLeftovers(layout, plan.Name, log)
+	// 4b. Under systemd, below the unit's cgroup, or a transient scope's
 	// (systemd_linux.go): systemd and minispawn never share a cgroup.
 	if layout, err = serviceCgroup(layout, plan, log); err != nil {
 		return 0, fmt.Errorf("place the cgroup under systemd: %w", err)
@@ -282,6 +285,7 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 		}
 		if rerr := cg.Remove(); rerr != nil {
 			log.Warn("remove the cgroup", "err", rerr)
+			lock.keep = true // a later start removes it (leftover_linux.go)
 		}
 	}()
 
