@@ -20,6 +20,17 @@ const stage2Arg0 = "minispawn:stage2"
 
 func isStage2() bool { return len(os.Args) > 0 && os.Args[0] == stage2Arg0 }
 
+// The second stage stays on the main thread from start to exec: locked
+// during package initialisation, main runs there (runtime.LockOSThread).
+// The kernel keeps the parent-death signal per thread, and an execve from
+// another thread makes that thread the process's only one, without the
+// signal: a container whose minispawn was SIGKILLed then lived on.
+func init() {
+	if isStage2() {
+		runtime.LockOSThread()
+	}
+}
+
 // stage2Main runs the second stage and never returns: it either execs
 // miniinit or reports a setup error on fdErr and exits with exitSetup.
 func stage2Main() {
@@ -27,6 +38,12 @@ func stage2Main() {
 	// keeps the namespaces of the thread that calls it: so everything
 	// from here to exec stays on this one thread.
 	runtime.LockOSThread()
+	// The parent-death signal again, on the thread that will exec: the
+	// container dies with minispawn, whichever thread this is.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		fmt.Fprintf(os.NewFile(uintptr(fdErr), "error pipe"), "prctl PR_SET_PDEATHSIG: %v\n", err)
+		os.Exit(exitSetup)
+	}
 	// argv[1] is the number of socket-activation descriptors before
 	// ours: it numbers the rest (fds.go).
 	if len(os.Args) > 1 {
