@@ -88,7 +88,7 @@ func TestLogWriterCloseIsBounded(t *testing.T) {
 	lw.WriteRaw([]byte("{}\n"))
 	start := time.Now()
 	lw.Close()
-	if d := time.Since(start); d > 3*logFinalWait {
+	if d := time.Since(start); d > 4*logFinalWait { // two waits of logFinalWait, and a loaded machine
 		t.Errorf("Close took %v", d)
 	}
 	fmt.Fprintf(lw, "after close\n") // dropped, not a panic
