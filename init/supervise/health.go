@@ -56,6 +56,9 @@ func (m *Machine) probeDone(u *unit, ok bool, detail string, now time.Time) {
 		h := u.spec.Health
 		u.probeAt = now.Add(h.Interval)
 		if ok {
+			if u.healthKnown && !u.healthy && h.Action == ActionReport && u.reason == u.healthWhy {
+				u.reason = "" // recovered: the report no longer holds
+			}
 			u.healthKnown, u.healthy, u.healthFails = true, true, 0
 			return
 		}
@@ -74,7 +77,7 @@ func (m *Machine) probeDone(u *unit, ok bool, detail string, now time.Time) {
 		}
 		switch h.Action {
 		case ActionReport:
-			u.reason = why
+			u.reason, u.healthWhy = why, why
 		case ActionRestart:
 			m.stop(u, thenFailure, why, now)
 		case ActionStop:

@@ -56,7 +56,10 @@ type Machine struct {
 
 	units  []*unit // in the order of the specs: starts and ties go by it
 	byName map[string]*unit
-	main   *unit
+	// removed holds the last status of each workload a reload removed
+	// and that has since been forgotten, for the report.
+	removed map[string]Status
+	main    *unit
 
 	booted    bool
 	nextProbe uint64
@@ -95,6 +98,7 @@ type unit struct {
 	healthKnown bool
 	healthy     bool
 	healthFails int
+	healthWhy   string // the reason an unhealthy report set
 
 	deps       []link  // what this one waits for
 	dependents []*unit // those that wait for this one
@@ -322,7 +326,9 @@ func (m *Machine) processEnded(u *unit, exit Exit, now time.Time) {
 	}
 	switch {
 	case m.shut != nil || !u.want:
-		u.reason = "ended during stop"
+		// Never sent its stop signal (it was waiting for its
+		// dependents to stop first): it ended by itself.
+		u.reason = describeExit(exit) + " before its stop signal"
 		m.setState(u, Stopped, now)
 	case ok && (u.spec.Kind == Oneshot || u.spec.Restart != Always):
 		u.reason = describeExit(exit)

@@ -176,6 +176,15 @@ func (m *Machine) prune() {
 	changed := false
 	for _, u := range m.units {
 		if u.removed && !u.state.hasProcess() {
+			if m.removed == nil {
+				m.removed = map[string]Status{}
+			}
+			st := m.statusOf(u)
+			if !st.State.final() {
+				st.State = Stopped // removed before it ever started
+			}
+			st.Reason = "removed by reload"
+			m.removed[u.spec.Name] = st
 			delete(m.byName, u.spec.Name)
 			changed = true
 			continue

@@ -18,7 +18,8 @@ type Status struct {
 	Restarts  int       `json:"restarts"`      // starts after the first
 	Pid       int       `json:"pid,omitempty"` // while it has a process
 	// Health is "" without a health check, else "unknown" (not yet
-	// checked), "healthy" or "unhealthy".
+	// checked, or without a process to check: stopped, failed...),
+	// "healthy" or "unhealthy".
 	Health string `json:"health,omitempty"`
 	// Exit is how the last run ended; nil while it has not.
 	Exit       *Exit  `json:"exit,omitempty"`
@@ -46,30 +47,41 @@ func (e Exit) String() string { return describeExit(e) }
 func (m *Machine) Status() []Status {
 	out := make([]Status, 0, len(m.units))
 	for _, u := range m.units {
-		st := Status{
-			Name: u.spec.Name, State: u.state, Since: u.since,
-			Main: u.spec.Main, Essential: u.spec.Essential,
-			Run: u.run, Restarts: max(u.run-1, 0), Pid: u.pid,
-			StartError: u.startErr, Reason: u.reason, Text: u.text,
-			Killed: u.killed, Probe: u.probeDetail,
-		}
-		if u.spec.Health.Interval > 0 {
-			switch {
-			case !u.healthKnown:
-				st.Health = "unknown"
-			case u.healthy:
-				st.Health = "healthy"
-			default:
-				st.Health = "unhealthy"
-			}
-		}
-		if u.ended {
-			e := u.exit
-			st.Exit = &e
-		}
-		out = append(out, st)
+		out = append(out, m.statusOf(u))
 	}
 	return out
+}
+
+// Removed returns the last status of each workload a reload removed and
+// the machine has forgotten since (once it had ended), by name: state
+// stopped (or the end it had reached), reason "removed by reload".
+func (m *Machine) Removed() map[string]Status { return m.removed }
+
+func (m *Machine) statusOf(u *unit) Status {
+	st := Status{
+		Name: u.spec.Name, State: u.state, Since: u.since,
+		Main: u.spec.Main, Essential: u.spec.Essential,
+		Run: u.run, Restarts: max(u.run-1, 0), Pid: u.pid,
+		StartError: u.startErr, Reason: u.reason, Text: u.text,
+		Killed: u.killed, Probe: u.probeDetail,
+	}
+	if u.spec.Health.Interval > 0 {
+		switch {
+		case !u.healthKnown || !u.state.hasProcess():
+			// Not checked yet, or no process to check: a stopped
+			// or failed workload is not healthy.
+			st.Health = "unknown"
+		case u.healthy:
+			st.Health = "healthy"
+		default:
+			st.Health = "unhealthy"
+		}
+	}
+	if u.ended {
+		e := u.exit
+		st.Exit = &e
+	}
+	return st
 }
 
 // Healthy answers `miniinit health`: true only when the main workload and
