@@ -41,8 +41,9 @@ const (
 	controlBacklog = 256
 	// controlConns bounds the connections served at once.
 	controlConns = 64
-	// controlIdle is how long a connection may take to send its request.
-	controlIdle = 3 * time.Second
+	// controlIdle is how long a connection may take to send its request:
+	// long enough for a client on a machine under heavy load.
+	controlIdle = 5 * time.Second
 	// acceptPauseMax bounds the pause after a failed accept.
 	acceptPauseMax = time.Second
 )
