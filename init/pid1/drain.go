@@ -55,7 +55,10 @@ func (l *loop) beginDrain(until time.Time) {
 		l.log.Warn("cannot list the remaining processes; signalling the workloads' process groups instead", "err", err)
 	}
 	if others != nil {
-		d.running = others
+		// What is already dying (a workload's tree SIGKILLed at its
+		// stop timeout, an instant before its last process was
+		// reaped) is not still running, only not yet reaped.
+		d.running = append(d.running, notDying(others)...)
 	}
 	grace := min(l.opts.grace(), time.Until(until))
 	if grace <= 0 {

@@ -19,6 +19,9 @@ type procEntry struct {
 	Sid   int    `json:"-"`
 	State byte   `json:"-"`
 	Start uint64 `json:"-"` // clock ticks after boot
+	// Dying: it is exiting (PF_EXITING) or has a SIGKILL pending, so it
+	// ends without running another instruction of its own.
+	Dying bool `json:"-"`
 }
 
 func (e procEntry) String() string { return fmt.Sprintf("%d(%s)", e.Pid, e.Comm) }
@@ -65,7 +68,29 @@ func parseStat(b []byte) (procEntry, error) {
 	if err != nil {
 		return procEntry{}, fmt.Errorf("parse stat of %d: starttime: %w", pid, err)
 	}
-	return procEntry{Pid: pid, Comm: string(b[open+1 : closing]), PPid: ppid, Pgrp: pgrp, Sid: sid, State: f[0][0], Start: start}, nil
+	e := procEntry{Pid: pid, Comm: string(b[open+1 : closing]), PPid: ppid, Pgrp: pgrp, Sid: sid, State: f[0][0], Start: start}
+	// flags (field 9) and the pending signals (field 31, the first 31
+	// of them, enough for SIGKILL), where the kernel gives them.
+	if len(f) > 28 {
+		flags, _ := strconv.ParseUint(string(f[6]), 10, 64)
+		pending, _ := strconv.ParseUint(string(f[28]), 10, 64)
+		e.Dying = flags&pfExiting != 0 || pending&(1<<(9-1)) != 0
+	}
+	return e, nil
+}
+
+// pfExiting is the kernel's PF_EXITING task flag: the task is in exit.
+const pfExiting = 0x4
+
+// notDying returns the entries of es that are not dying.
+func notDying(es []procEntry) []procEntry {
+	var out []procEntry
+	for _, e := range es {
+		if !e.Dying {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // descendants returns the live (not zombie) processes in all whose parent

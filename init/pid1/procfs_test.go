@@ -1,6 +1,7 @@
 package pid1
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -15,6 +16,20 @@ func TestParseStat(t *testing.T) {
 	want := procEntry{Pid: 4242, Comm: "a) b (c", PPid: 17, Pgrp: 4242, Sid: 4242, State: 'S', Start: 987654}
 	if e != want {
 		t.Errorf("got %+v, want %+v", e, want)
+	}
+	// With flags and the pending signals: PF_EXITING, or SIGKILL
+	// pending, is dying; SIGTERM pending is not.
+	long := func(flags, pending int) string {
+		return fmt.Sprintf("7 (c) R 1 7 7 0 -1 %d 0 0 0 0 0 0 0 0 20 0 1 0 500 1000 100 0 0 0 0 0 0 %d 0 0 0\n", flags, pending)
+	}
+	for _, c := range []struct {
+		flags, pending int
+		dying          bool
+	}{{4194560, 0, false}, {4194560 | pfExiting, 0, true}, {4194560, 1 << 8, true}, {4194560, 1 << 14, false}} {
+		e, err := parseStat([]byte(long(c.flags, c.pending)))
+		if err != nil || e.Dying != c.dying || e.Start != 500 {
+			t.Errorf("flags %#x pending %#x: %+v, %v; want dying %v", c.flags, c.pending, e, err, c.dying)
+		}
 	}
 	for _, bad := range []string{"", "12 comm S 1", "x (c) S 1 2", "12 (c) S 1 2 3", "12 (c) S x 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19"} {
 		if _, err := parseStat([]byte(bad)); err == nil {

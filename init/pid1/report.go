@@ -101,6 +101,11 @@ func (l *loop) report(code int) report {
 	for _, s := range l.m.Status() {
 		status[s.Name] = s
 	}
+	for name, s := range l.m.Removed() {
+		if _, ok := status[name]; !ok {
+			status[name] = s // stopped, "removed by reload"
+		}
+	}
 	for _, wk := range l.order {
 		wr := workloadReportOf(wk, status[wk.w.Name])
 		d := dropped[wk.w.Name]
