@@ -16,7 +16,8 @@
 //     them, reads its memory or environment, or traces it;
 //   - catch every signal it may be sent, through one os/signal channel;
 //   - set the parent-death signal, when asked (-p);
-//   - become a child subreaper when it is not PID 1, warning once;
+//   - become a child subreaper when it is not PID 1, warning once unless
+//     asked to (-s, TINI_SUBREAPER) or made one already by its parent;
 //   - start workloads where it was started, and move itself to "/";
 //   - as PID 1, mount proc on /proc unless /proc already shows its
 //     namespace (and never over a /proc that processes outside the
@@ -24,7 +25,9 @@
 //   - close inherited descriptors above 2, keeping LISTEN_FDS ones for the
 //     main workload, whose LISTEN_PID it rewrites (listen_linux.go);
 //   - start the workloads, each in its own process group, the main one in
-//     the terminal's foreground when miniinit holds it;
+//     the terminal's foreground when miniinit holds it, each with the
+//     signal mask and ignored signals miniinit was started with (none
+//     under minispawn; inherit.go);
 //   - forward signals, reap every child, and when the main workload ends,
 //     drain the rest (drain.go) and exit with the main workload's code.
 //
