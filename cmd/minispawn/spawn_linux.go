@@ -47,6 +47,17 @@ func setupErrorf(format string, a ...any) error {
 // runContainer loads the configuration and either prints the plan or runs
 // the container, returning minispawn's exit code.
 func runContainer(o *options, log *slog.Logger) int {
+	// Signals are caught before anything else a run does, so that the
+	// moments in which a SIGINT or SIGTERM still ends minispawn by itself
+	// (nothing exists yet then) are as few as can be; spawn acts on them.
+	// SIGABRT too, which is never forwarded: it is systemd's watchdog
+	// signal (abortContainer).
+	var sigs chan os.Signal
+	if !o.dryRun {
+		sigs = make(chan os.Signal, 16)
+		signal.Notify(sigs, append(slices.Clone(forwarded), unix.SIGABRT)...)
+		defer signal.Stop(sigs)
+	}
 	data, cfg, code := loadConfig(o, log)
 	if cfg == nil {
 		return code
@@ -79,7 +90,7 @@ func runContainer(o *options, log *slog.Logger) int {
 		fmt.Print(plan.String())
 		return 0
 	}
-	code, err = spawn(plan, data, log)
+	code, err = spawn(plan, data, sigs, log)
 	var intr *interrupted
 	switch {
 	case errors.As(err, &intr) && intr.sig == unix.SIGABRT:
@@ -171,8 +182,9 @@ func findInit(flagPath string) (string, error) {
 //  0. The container's name is locked (namelock_linux.go) before anything
 //     else, so that a second start of a running container is refused
 //     before it has touched anything, its cache and cgroup above all.
-//  1. Signals are caught first, so that a SIGTERM or SIGINT during setup
-//     cannot end minispawn before it has cleaned up.
+//  1. Signals are caught (by runContainer, before the configuration is
+//     even read), so that a SIGTERM or SIGINT during setup cannot end
+//     minispawn before it has cleaned up (handoff_linux.go).
 //  2. The root filesystem is prepared on the host only when it is cached
 //     (an ephemeral root is built inside the container's mount namespace,
 //     where nothing can outlive the container).
@@ -191,7 +203,7 @@ func findInit(flagPath string) (string, error) {
 //     container is ready, and systemd (if it started us) is told so.
 //  8. Signals are forwarded until the container exits; the cgroup is
 //     emptied and removed on every path out of here.
-func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error) {
+func spawn(plan *Plan, configData []byte, sigs chan os.Signal, log *slog.Logger) (code int, err error) {
 	if os.Geteuid() != 0 {
 		return 0, errors.New("minispawn must run as root (it creates namespaces, mounts and cgroups)")
 	}
@@ -203,12 +215,7 @@ func spawn(plan *Plan, configData []byte, log *slog.Logger) (code int, err error
 	}
 	defer lock.release()
 
-	// 1. Signals.
-	// SIGABRT too, which is never forwarded: it is systemd's watchdog
-	// signal (abortContainer).
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, append(slices.Clone(forwarded), unix.SIGABRT)...)
-	defer signal.Stop(sigs)
+	// 1. Signals: caught since runContainer's start (sigs).
 	// 1a. The service manager (notify_linux.go): status lines, the
 	// watchdog (minispawn pings while it sets up), READY=1 later.
 	sd := newServiceLink(log)
