@@ -35,6 +35,9 @@
 //	                           mid-line): see LongLine
 //	ids FILE                   write its uid, gid, groups, umask, nofile
 //	                           limits, no_new_privs and bounding set to FILE
+//	hog MIB FILE               ignore SIGTERM, fill MIB MiB of memory (so
+//	                           that its exit takes a while), write FILE,
+//	                           then sleep
 //	subreaper PROG ARGS        become a child subreaper, then execute PROG
 //	                           with ARGS (argv[0] included)
 //	sigconf IGN BLK PROG ARGS  execute PROG with ARGS (argv[0] included)
@@ -138,6 +141,8 @@ func main() {
 		w.Flush()
 	case "ids":
 		ids(arg(args, 0))
+	case "hog":
+		hog(args)
 	case "pwd":
 		wd, err := os.Getwd()
 		if err != nil {
@@ -557,4 +562,21 @@ func LongLine(name string, i int) string {
 	size := 32 + (i*7919+len(name)*104729)%20000
 	head := name + " " + strconv.Itoa(i) + " " + strconv.Itoa(size) + " "
 	return head + strings.Repeat(string(rune('a'+i%26)), size-len(head)-1) + "\n"
+}
+
+// hog holds memory the kernel must free when it dies, which makes its
+// exit last long enough to be seen: SIGKILLed, not yet gone.
+func hog(args []string) {
+	mib, err := strconv.Atoi(arg(args, 0))
+	if err != nil {
+		fail("hog: %v", err)
+	}
+	signal.Ignore(syscall.SIGTERM)
+	if _, err := unix.Mmap(-1, 0, mib<<20, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_POPULATE); err != nil {
+		fail("hog: mmap: %v", err)
+	}
+	writeFile(arg(args, 1), strconv.Itoa(os.Getpid()))
+	for {
+		time.Sleep(time.Hour)
+	}
 }
