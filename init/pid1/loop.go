@@ -59,6 +59,13 @@ type loop struct {
 	main       *work
 	lastSignal syscall.Signal // the last signal forwarded while main ran
 
+	// later holds events of one turn that are handled on the next: a
+	// failed start's SpawnFailed, whose decision may be to start again at
+	// once (backoff 0). Handled in the same turn, that start would recurse
+	// into the next one without end, and signals, reaping and control
+	// would never be served between them.
+	later []supervise.Event
+
 	shutdown *supervise.Decision // OpShutdown, once decided
 	code     int                 // the exit code OpDrain decided
 	drain    *drainState         // set once every workload has ended
@@ -107,8 +114,27 @@ func (l *loop) step() {
 	case <-l.drain.giveUpC():
 		l.log.Warn("processes survived SIGKILL; exiting without them", "after", killWait)
 		l.done = true
+	case <-l.laterC():
+		evs := l.later
+		l.later = nil
+		for _, ev := range evs {
+			l.handle(ev)
+		}
 	}
 	l.reap()
+}
+
+// closedC is always ready: laterC returns it while events wait.
+var closedC = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// laterC is ready while events wait in later; select picks among ready
+// cases at random, so signals and control requests are served between
+// failed starts however fast they come.
+func (l *loop) laterC() <-chan struct{} {
+	if len(l.later) == 0 {
+		return nil
+	}
+	return closedC
 }
 
 // safely runs f and survives a panic in it. PID 1 dying takes the whole

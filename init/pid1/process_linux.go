@@ -46,7 +46,8 @@ func (l *loop) startRun(name string, run int) {
 	if err != nil {
 		p.startErr, p.code = err, startErrorCode(err)
 		l.log.Error("start workload", "workload", name, "run", run, "err", err, "code", p.code)
-		l.handle(supervise.SpawnFailed{Name: name, Run: run, Code: p.code, Err: err.Error()})
+		// Told to the machine on the next turn of the loop (later).
+		l.later = append(l.later, supervise.SpawnFailed{Name: name, Run: run, Code: p.code, Err: err.Error()})
 		return
 	}
 	// Registered before the loop can reap again. The reaper runs on this
