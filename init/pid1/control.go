@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"syscall"
 	"time"
 
@@ -46,6 +47,8 @@ type ControlResponse struct {
 	Lines     []string           `json:"lines,omitempty"`
 	Dropped   uint64             `json:"dropped,omitempty"`
 	Changed   []string           `json:"changed,omitempty"`
+	Added     []string           `json:"added,omitempty"`
+	Removed   []string           `json:"removed,omitempty"`
 }
 
 // ctlRequest is a request on its way to the loop, with where the answer
@@ -149,11 +152,11 @@ func (l *loop) control(req ControlRequest) (ControlResponse, error) {
 			return resp, fmt.Errorf("%s writes to the terminal directly (it reads it: stdin = \"inherit\"), so its output is not kept", req.Name)
 		}
 	case "reload":
-		changed, err := l.reload(l.opts.Reload)
+		diff, err := l.reload(l.opts.Reload)
 		if err != nil {
 			return resp, err
 		}
-		resp.Changed = changed
+		resp.Changed, resp.Added, resp.Removed = diff.Changed, diff.Added, diff.Removed
 	default:
 		return resp, fmt.Errorf("unknown request %q (status, start, stop, restart, signal, logs, health, reload)", req.Op)
 	}
@@ -170,29 +173,55 @@ func (e *unhealthyError) Error() string {
 // reload reads the configuration again with load and hands the machine
 // the new workloads, naming those whose definition changed. A running
 // process keeps the definition it was started with until its next start.
-func (l *loop) reload(load func() ([]Workload, map[syscall.Signal][]string, error)) ([]string, error) {
+func (l *loop) reload(load func() ([]Workload, map[syscall.Signal][]string, error)) (reloadDiff, error) {
+	var diff reloadDiff
 	if load == nil {
-		return nil, errors.New("reload: miniinit was not started with a configuration file it can read again")
+		return diff, errors.New("reload: miniinit was not started with a configuration file it can read again")
 	}
 	ws, routes, err := load()
 	if err != nil {
-		return nil, fmt.Errorf("reload: %w", err)
+		return diff, fmt.Errorf("reload: %w", err)
 	}
 	next := l.opts
 	next.Workloads = ws
 	if err := next.validate(); err != nil {
-		return nil, fmt.Errorf("reload: %w", err)
+		return diff, fmt.Errorf("reload: %w", err)
 	}
-	var changed []string
+	if l.loaded == nil {
+		l.loaded = map[string]bool{}
+		for _, w := range l.opts.Workloads {
+			l.loaded[w.Name] = true
+		}
+	}
+	loaded := map[string]bool{}
 	for _, w := range ws {
-		if old, ok := l.works[w.Name]; ok && !reflect.DeepEqual(old.w, w) {
-			changed = append(changed, w.Name)
+		loaded[w.Name] = true
+		old, known := l.works[w.Name]
+		switch {
+		case !l.loaded[w.Name]:
+			diff.Added = append(diff.Added, w.Name) // new, or put back
+		case known && !reflect.DeepEqual(old.w, w):
+			diff.Changed = append(diff.Changed, w.Name)
+		}
+	}
+	for _, wk := range l.order {
+		if l.loaded[wk.w.Name] && !loaded[wk.w.Name] {
+			diff.Removed = append(diff.Removed, wk.w.Name)
+		}
+	}
+	changed := diff.Changed
+	for _, name := range diff.Added {
+		// A workload put back keeps its old definition in l.works until
+		// now: the machine restarts it when that definition differs.
+		if old, known := l.works[name]; known && !reflect.DeepEqual(old.w, next.workload(name)) {
+			changed = append(changed, name)
 		}
 	}
 	ds, err := l.m.Reload(specs(ws), changed)
 	if err != nil {
-		return nil, fmt.Errorf("reload: %w", err)
+		return diff, fmt.Errorf("reload: %w", err)
 	}
+	l.loaded = loaded
 	l.m.SetRoutes(routes)
 	l.opts.Routes = routes
 	// The new definitions take effect at each workload's next start.
@@ -216,12 +245,44 @@ func (l *loop) reload(load func() ([]Workload, map[syscall.Signal][]string, erro
 		}
 	}
 	l.order = order
-	l.log.Info("reloaded", "changed", changed, "workloads", len(ws))
+	l.log.Info("reloaded", "changed", diff.Changed, "added", diff.Added, "removed", diff.Removed, "workloads", len(ws))
 	for _, d := range ds {
 		l.do(d)
 	}
 	l.armTimer()
-	return changed, nil
+	return diff, nil
+}
+
+// reloadDiff is what a reload changed, by workload name: definitions
+// changed, workloads added (or put back) and workloads removed.
+type reloadDiff struct{ Changed, Added, Removed []string }
+
+// String says what a reload did, as ctl prints it: "changed: a, b;
+// added: c; removed: d", or "nothing changed".
+func (d reloadDiff) String() string {
+	var parts []string
+	for _, p := range []struct {
+		what  string
+		names []string
+	}{{"changed", d.Changed}, {"added", d.Added}, {"removed", d.Removed}} {
+		if len(p.names) > 0 {
+			parts = append(parts, p.what+": "+strings.Join(p.names, ", "))
+		}
+	}
+	if len(parts) == 0 {
+		return "nothing changed"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// workload returns the definition of name in o, or the zero Workload.
+func (o Options) workload(name string) Workload {
+	for _, w := range o.Workloads {
+		if w.Name == name {
+			return w
+		}
+	}
+	return Workload{}
 }
 
 func containsWork(ws []*work, w *work) bool {

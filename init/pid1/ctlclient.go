@@ -131,12 +131,8 @@ func PrintControlResponse(w io.Writer, req ControlRequest, resp ControlResponse)
 			fmt.Fprintf(w, "(%d lines were dropped while stdout was blocked: log_overflow = \"drop\")\n", resp.Dropped)
 		}
 	case "reload":
-		switch {
-		case !resp.OK:
-		case len(resp.Changed) == 0:
-			fmt.Fprintln(w, "reloaded; nothing changed")
-		default:
-			fmt.Fprintf(w, "reloaded; changed: %s\n", strings.Join(resp.Changed, ", "))
+		if resp.OK {
+			fmt.Fprintf(w, "reloaded; %s\n", reloadDiff{resp.Changed, resp.Added, resp.Removed})
 		}
 	}
 }

@@ -103,15 +103,15 @@ func (l *loop) onHostMsg(e hostMsg) {
 		l.hostSend(hostlink.Message{{Key: hostlink.Heartbeat, Value: n}})
 	}
 	if v, ok := e.m.Get(hostlink.Reload); ok && v == "1" {
-		changed, err := l.hostReload(e.file)
-		l.answerReloads(changed, err)
+		diff, err := l.hostReload(e.file)
+		l.answerReloads(diff, err)
 	}
 	if why, ok := e.m.Get(hostlink.ReloadRefused); ok {
 		if u, err := strconv.Unquote(why); err == nil {
 			why = u
 		}
 		l.log.Warn("reload refused by minispawn", "err", why)
-		l.answerReloads(nil, fmt.Errorf("reload refused: %s", why))
+		l.answerReloads(reloadDiff{}, fmt.Errorf("reload refused: %s", why))
 	}
 }
 
@@ -129,7 +129,7 @@ func (l *loop) reloadViaHost(c *ctlRequest) bool {
 	if len(l.host.reloads) > 0 && time.Since(l.host.askedAt) > controlTimeout {
 		// Those asked for have had their answer ("did not answer in
 		// time"); ask again rather than wait on a lost question.
-		l.answerReloads(nil, errors.New("reload: minispawn did not answer"))
+		l.answerReloads(reloadDiff{}, errors.New("reload: minispawn did not answer"))
 	}
 	l.host.reloads = append(l.host.reloads, c)
 	if len(l.host.reloads) > 1 {
@@ -137,18 +137,18 @@ func (l *loop) reloadViaHost(c *ctlRequest) bool {
 	}
 	l.host.askedAt = time.Now()
 	if err := l.host.conn.Send(hostlink.Message{{Key: hostlink.ReloadAsked, Value: "1"}}); err != nil {
-		l.answerReloads(nil, fmt.Errorf("reload: ask minispawn for the file: %w", err))
+		l.answerReloads(reloadDiff{}, fmt.Errorf("reload: ask minispawn for the file: %w", err))
 	}
 	return true
 }
 
 // answerReloads answers the `ctl reload`s waiting for minispawn.
-func (l *loop) answerReloads(changed []string, err error) {
+func (l *loop) answerReloads(diff reloadDiff, err error) {
 	if l.host == nil {
 		return
 	}
 	for _, c := range l.host.reloads {
-		l.reply(c, ControlResponse{Changed: changed}, err)
+		l.reply(c, ControlResponse{Changed: diff.Changed, Added: diff.Added, Removed: diff.Removed}, err)
 	}
 	l.host.reloads = nil
 }
@@ -156,9 +156,9 @@ func (l *loop) answerReloads(changed []string, err error) {
 // hostReload reloads from the configuration's content minispawn sent
 // (file), framed by RELOADING=1 and READY=1 as the service manager
 // expects.
-func (l *loop) hostReload(file *os.File) ([]string, error) {
+func (l *loop) hostReload(file *os.File) (reloadDiff, error) {
 	l.hostSend(hostlink.Message{{Key: hostlink.Reloading, Value: "1"}, {Key: hostlink.Status, Value: "reloading"}})
-	changed, err := l.reload(func() ([]Workload, map[syscall.Signal][]string, error) {
+	diff, err := l.reload(func() ([]Workload, map[syscall.Signal][]string, error) {
 		if file == nil || l.opts.ReloadFrom == nil {
 			return nil, nil, errors.New("minispawn sent no configuration to read")
 		}
@@ -168,7 +168,7 @@ func (l *loop) hostReload(file *os.File) ([]string, error) {
 		}
 		return l.opts.ReloadFrom(data)
 	})
-	status := "reloaded: " + strconv.Itoa(len(changed)) + " workload(s) changed"
+	status := "reloaded: " + strconv.Itoa(len(diff.Changed)+len(diff.Added)+len(diff.Removed)) + " workload(s) changed"
 	if err != nil {
 		l.log.Warn("reload asked by minispawn", "err", err)
 		status = "reload failed: " + strings.ReplaceAll(err.Error(), "\n", "; ")
@@ -178,7 +178,7 @@ func (l *loop) hostReload(file *os.File) ([]string, error) {
 	l.host.status = ""
 	l.hostSend(hostlink.Message{{Key: hostlink.Ready, Value: "1"}, {Key: hostlink.Status, Value: status}})
 	l.host.ready = true
-	return changed, err
+	return diff, err
 }
 
 // reportHost tells minispawn what changed since the last report. The loop

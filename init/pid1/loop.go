@@ -66,6 +66,8 @@ type loop struct {
 	// would never be served between them.
 	later []supervise.Event
 
+	loaded map[string]bool // the workloads of the configuration in force (reload); nil: opts.Workloads
+
 	shutdown *supervise.Decision // OpShutdown, once decided
 	code     int                 // the exit code OpDrain decided
 	drain    *drainState         // set once every workload has ended
