@@ -395,7 +395,13 @@ func (c *cli) options() (pid1.Options, error) {
 	}
 	var reread func() (*config.Config, error)
 	if c.config != "" {
-		reread = func() (*config.Config, error) { return loadConfig(c) }
+		// miniinit moves to / once started, so a relative path would
+		// name another file (or none) when read again.
+		again := *c
+		if abs, err := filepath.Abs(c.config); err == nil {
+			again.config = abs
+		}
+		reread = func() (*config.Config, error) { return loadConfig(&again) }
 	}
 	fromConfig(&o, cfg, reread)
 	if c.hostFD != 0 {
