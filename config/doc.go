@@ -31,7 +31,9 @@
 //	# With build only: keep the built root here and reuse it while the
 //	# binaries are unchanged. Without it the root lives on a tmpfs and
 //	# goes away with the container. The path must be absent, empty, or a
-//	# cache made by minispawn (manifest.json): anything else is refused.
+//	# cache made by minispawn (manifest.json naming a root it made):
+//	# anything else is refused. Only roots minispawn made (marker
+//	# rootfs-XXXX.owner matching the manifest) are ever removed.
 //	# cache = "/var/cache/minispawn/web"
 //	# Mount the root read-only. Default false.
 //	readonly = true

@@ -1,12 +1,18 @@
 package mounts
 
 import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -16,9 +22,13 @@ import (
 // directory rootfs-XXXX beside it (rootfs in caches made before roots had
 // generations). A rebuild makes a new root under a new name and then
 // replaces manifest.json by rename, so the switch is atomic and a root
-// never changes its path, or its contents, while it exists.
+// never changes its path, or its contents, while it exists. Each root made
+// gets a marker file beside it, <root>.owner, holding a random token that
+// the manifest records too (Manifest.Owned): the proof, checked before any
+// removal, that minispawn made that directory.
 const (
 	cacheRootPrefix   = "rootfs-"
+	cacheOwnerSuffix  = ".owner"
 	cacheRootLegacy   = "rootfs"
 	cacheManifestName = "manifest.json"
 	cacheManifestNew  = "manifest.json.new"
@@ -49,10 +59,12 @@ type CachedRoot struct {
 // was.
 //
 // cacheDir must be absent, an empty directory, or a cache made here
-// (recognised by its manifest): anything else is refused with an error
-// wrapping ErrNotCache, and nothing in it is touched. In a cache, only
-// the roots it made (rootfs, rootfs-*) and its manifest are ever removed
-// or replaced.
+// (recognised by its manifest, which must name an existing root of its
+// own, or, naming none, be alone with the roots it owns): anything else
+// is refused with an error wrapping ErrNotCache, and nothing in it is
+// touched. In a cache, only the manifest and the roots it lists as made
+// here (Manifest.Owned) whose marker holds the recorded token are ever
+// removed or replaced: never a directory merely named like a root.
 //
 // The root returned is in use until its Release: a root in use is never
 // removed; one that is no longer current is removed by the first
@@ -69,10 +81,14 @@ func BuildCached(cacheDir string, binaries []string) (*CachedRoot, error) {
 	}
 	defer unlock()
 
-	m, reason := cacheValid(cacheDir, binaries)
-	if reason != nil {
+	old, err := readManifest(cacheDir)
+	if err != nil {
+		return nil, fmt.Errorf("mounts: cache: %w", err)
+	}
+	m := old
+	if reason := cacheValid(cacheDir, old, binaries); reason != nil {
 		slog.Debug("building root", "cache", cacheDir, "reason", reason)
-		if m, err = buildGeneration(cacheDir, binaries); err != nil {
+		if m, err = buildGeneration(cacheDir, old, binaries); err != nil {
 			return nil, err
 		}
 	}
@@ -80,7 +96,7 @@ func BuildCached(cacheDir string, binaries []string) (*CachedRoot, error) {
 	if r.lock, err = lockRoot(r.Dir, unix.LOCK_SH); err != nil {
 		return nil, fmt.Errorf("mounts: cache: %w", err)
 	}
-	collectRoots(cacheDir, m.Root)
+	collectRoots(cacheDir, m)
 	return r, nil
 }
 
@@ -101,7 +117,7 @@ func (r *CachedRoot) Release() error {
 	if err != nil {
 		return fmt.Errorf("mounts: cache %s: %w", r.cacheDir, err)
 	}
-	collectRoots(r.cacheDir, m.Root)
+	collectRoots(r.cacheDir, m)
 	return nil
 }
 
@@ -137,13 +153,16 @@ func openCache(cacheDir string) (unlock func(), err error) {
 // claimCache returns nil when dir (locked) holds a manifest made here, or
 // writes one when dir is empty; otherwise it refuses.
 func claimCache(dir string) error {
-	_, err := readManifest(dir)
-	if err == nil {
-		return nil
-	}
 	names, rerr := readNames(dir)
 	if rerr != nil {
 		return rerr
+	}
+	m, err := readManifest(dir)
+	if err == nil {
+		if err := checkOwnRoot(dir, m, names); err != nil {
+			return fmt.Errorf("%s: %w, %w: refusing to touch it (name a new or empty directory)", dir, err, ErrNotCache)
+		}
+		return nil
 	}
 	if len(names) > 0 {
 		shown := names
@@ -180,6 +199,60 @@ func readManifest(dir string) (*Manifest, error) {
 	return m, nil
 }
 
+// checkOwnRoot returns nil when m, read from dir (listing names), is one
+// minispawn wrote there: the root it names exists, is a directory, and is
+// proven its own (listed in Owned with a matching marker; a cache from
+// before markers: a manifest with the binaries and sources every build
+// records); a manifest naming no root is alone with the roots it owns.
+func checkOwnRoot(dir string, m *Manifest, names []string) error {
+	if m.Root == "" {
+		for _, n := range names {
+			owned := m.Owned[strings.TrimSuffix(n, cacheOwnerSuffix)] != ""
+			if n != cacheManifestName && n != cacheManifestNew && !owned {
+				return fmt.Errorf("manifest names no root, yet %s is there", n)
+			}
+		}
+		return nil
+	}
+	p := filepath.Join(dir, m.Root)
+	var st unix.Stat_t
+	if err := unix.Lstat(p, &st); err != nil {
+		return fmt.Errorf("the root the manifest names: %w", pathError("lstat", p, err))
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fmt.Errorf("the root the manifest names, %s, is not a directory", p)
+	}
+	if len(m.Owned) == 0 {
+		if len(m.Binaries) == 0 || len(m.Sources) == 0 {
+			return fmt.Errorf("the manifest names %s but records no build of it", p)
+		}
+		return nil
+	}
+	return checkOwner(dir, m, m.Root)
+}
+
+// checkOwner returns nil when root is listed in m.Owned and its marker in
+// dir holds the token recorded there.
+func checkOwner(dir string, m *Manifest, root string) error {
+	token := m.Owned[root]
+	if token == "" {
+		return fmt.Errorf("%s is not among the roots the manifest records as made here", filepath.Join(dir, root))
+	}
+	p := filepath.Join(dir, root+cacheOwnerSuffix)
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return fmt.Errorf("marker of %s: %w", root, pathError("open", p, err))
+	}
+	f := os.NewFile(uintptr(fd), p)
+	defer f.Close()
+	b := make([]byte, 256)
+	n, _ := f.Read(b)
+	if string(b[:n]) != token {
+		return fmt.Errorf("marker %s does not hold the token the manifest records", p)
+	}
+	return nil
+}
+
 // writeManifest replaces dir's manifest atomically.
 func writeManifest(dir string, m *Manifest) error {
 	b, err := MarshalManifest(m)
@@ -198,83 +271,170 @@ func writeManifest(dir string, m *Manifest) error {
 	return nil
 }
 
-// buildGeneration builds a new root in cacheDir (locked) and makes it the
-// current one.
-func buildGeneration(cacheDir string, binaries []string) (*Manifest, error) {
-	dir, err := os.MkdirTemp(cacheDir, cacheRootPrefix+"*")
-	if err != nil {
-		return nil, fmt.Errorf("mounts: cache: %w", pathError("mkdtemp", cacheDir, err))
+// buildGeneration builds a new root in cacheDir (locked), whose manifest
+// is old, and makes it the current one. The new root's marker and its
+// entry in the manifest are written before the directory is made, so that
+// a build cut short at any point leaves nothing the manifest does not own,
+// and the next collection removes what it left.
+func buildGeneration(cacheDir string, old *Manifest, binaries []string) (*Manifest, error) {
+	claimed := *old
+	claimed.Owned = maps.Clone(old.Owned)
+	if claimed.Owned == nil {
+		claimed.Owned = map[string]string{}
 	}
-	// MkdirTemp makes 0700; a root must be searchable by every user.
+	name, token, err := newRootName(cacheDir)
+	if err != nil {
+		return nil, fmt.Errorf("mounts: cache: %w", err)
+	}
+	dir := filepath.Join(cacheDir, name)
+	marker := dir + cacheOwnerSuffix
+	claimed.Owned[name] = token
+	if err := writeManifest(cacheDir, &claimed); err != nil {
+		os.Remove(marker)
+		return nil, fmt.Errorf("mounts: cache: %w", err)
+	}
+	made := false
+	fail := func(err error) (*Manifest, error) {
+		if made {
+			os.RemoveAll(dir)
+		}
+		delete(claimed.Owned, name)
+		if writeManifest(cacheDir, &claimed) == nil {
+			os.Remove(marker)
+		}
+		return nil, fmt.Errorf("mounts: cache: %w", err)
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return fail(pathError("mkdir", dir, err))
+	}
+	made = true
+	// The umask may have narrowed it; a root must be searchable by every user.
 	if err := os.Chmod(dir, 0o755); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("mounts: cache: %w", pathError("chmod", dir, err))
+		return fail(pathError("chmod", dir, err))
 	}
 	m, err := BuildRoot(dir, binaries)
-	if err == nil {
-		m.Root = filepath.Base(dir)
-		err = writeManifest(cacheDir, m)
-	}
 	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("mounts: cache: %w", err)
+		return fail(err)
+	}
+	m.Root = name
+	m.Owned = claimed.Owned
+	if err := writeManifest(cacheDir, m); err != nil {
+		return fail(err)
 	}
 	return m, nil
 }
 
-// cacheValid returns the manifest of cacheDir and nil when it names a root
-// built from binaries that is still current, or the reason it is not.
-func cacheValid(cacheDir string, binaries []string) (*Manifest, error) {
-	m, err := readManifest(cacheDir)
-	if err != nil {
-		return nil, err
+// newRootName picks a name for a new root that nothing in cacheDir
+// (locked) has, rootfs- and random digits, and creates its marker holding
+// a new random token.
+func newRootName(cacheDir string) (name, token string, err error) {
+	for range 100 {
+		b := make([]byte, 20)
+		if _, err := rand.Read(b); err != nil {
+			return "", "", err
+		}
+		token = hex.EncodeToString(b[:16])
+		name = cacheRootPrefix + strconv.FormatUint(uint64(binary.LittleEndian.Uint32(b[16:])), 10)
+		if _, err := os.Lstat(filepath.Join(cacheDir, name)); !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		p := filepath.Join(cacheDir, name+cacheOwnerSuffix)
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", "", pathError("create", p, err)
+		}
+		_, err = f.WriteString(token)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(p)
+			return "", "", pathError("write", p, err)
+		}
+		return name, token, nil
 	}
+	return "", "", fmt.Errorf("%s: no free name for a new root", cacheDir)
+}
+
+// cacheValid returns nil when m, cacheDir's manifest, names a root built
+// from binaries that is still current, or the reason it is not.
+func cacheValid(cacheDir string, m *Manifest, binaries []string) error {
 	if m.Root == "" {
-		return nil, errors.New("no root built yet")
+		return errors.New("no root built yet")
 	}
 	if !slices.Equal(m.Binaries, binaries) {
-		return nil, fmt.Errorf("binaries differ: cached %q", m.Binaries)
+		return fmt.Errorf("binaries differ: cached %q", m.Binaries)
 	}
 	if _, err := os.Stat(filepath.Join(cacheDir, m.Root)); err != nil {
-		return nil, err
+		return err
 	}
-	return m, m.Current()
+	return m.Current()
 }
 
-// isCacheRoot reports whether name is one that BuildCached gives roots.
+// isCacheRoot reports whether name is one that BuildCached gives roots:
+// rootfs, or rootfs- and the digits MkdirTemp adds.
 func isCacheRoot(name string) bool {
-	return name == cacheRootLegacy || strings.HasPrefix(name, cacheRootPrefix) && !strings.Contains(name, "/")
+	if name == cacheRootLegacy {
+		return true
+	}
+	digits, ok := strings.CutPrefix(name, cacheRootPrefix)
+	return ok && digits != "" && strings.Trim(digits, "0123456789") == ""
 }
 
-// collectRoots removes, from cacheDir (locked), the roots other than
-// current that nobody uses: an exclusive flock on one succeeds only when
-// no user holds its shared one, and users take theirs under the cache's
-// lock, so none can start using it meanwhile. Failures are logged: a root
-// left behind costs space, not correctness.
-func collectRoots(cacheDir, current string) {
-	names, err := readNames(cacheDir)
-	if err != nil {
-		slog.Warn("list cache", "dir", cacheDir, "err", err)
-		return
-	}
-	for _, name := range names {
-		if name == current || !isCacheRoot(name) {
+// collectRoots removes, from cacheDir (locked), the roots m owns other
+// than its current one that nobody uses, and drops them from the
+// manifest. A root is removed only after its marker proves it was made
+// here, and only when an exclusive flock on it succeeds, which happens
+// only when no user holds its shared one; users take theirs under the
+// cache's lock, so none can start using it meanwhile. A directory named
+// like a root that the manifest does not own is never touched. Failures
+// are logged: a root left behind costs space, not correctness.
+func collectRoots(cacheDir string, m *Manifest) {
+	var removed []string
+	for _, name := range slices.Sorted(maps.Keys(m.Owned)) {
+		if name == m.Root {
 			continue
 		}
 		dir := filepath.Join(cacheDir, name)
+		if err := checkOwner(cacheDir, m, name); err != nil {
+			slog.Warn("old cached root not removed", "dir", dir, "err", err)
+			continue
+		}
 		lock, err := lockRoot(dir, unix.LOCK_EX|unix.LOCK_NB)
 		if errors.Is(err, unix.EWOULDBLOCK) {
 			slog.Debug("old cached root still in use", "dir", dir)
 			continue
 		}
-		if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			err = nil // removed already, by a run cut short after
+		} else if err != nil {
 			slog.Warn("old cached root", "err", err)
 			continue
+		} else {
+			err = os.RemoveAll(dir)
+			lock.Close()
 		}
-		if err := os.RemoveAll(dir); err != nil {
+		if err != nil {
 			slog.Warn("remove old cached root", "dir", dir, "err", err)
+			continue
 		}
-		lock.Close()
+		delete(m.Owned, name)
+		removed = append(removed, name)
+	}
+	if len(removed) == 0 {
+		return
+	}
+	if err := writeManifest(cacheDir, m); err != nil {
+		slog.Warn("cache manifest", "dir", cacheDir, "err", err)
+		return
+	}
+	// The markers go last: a manifest still listing a root keeps its
+	// marker, and a marker the manifest no longer lists proves nothing.
+	for _, name := range removed {
+		os.Remove(filepath.Join(cacheDir, name+cacheOwnerSuffix))
 	}
 }
 

@@ -127,7 +127,7 @@ func TestBuildCached(t *testing.T) {
 	if got := dirNames(t, parent); !slices.Equal(got, []string{"cache"}) {
 		t.Errorf("cache parent holds %v, want only cache", got)
 	}
-	if got, want := dirNames(t, cache), []string{cacheManifestName, filepath.Base(r3.Dir)}; !slices.Equal(got, want) {
+	if got, want := dirNames(t, cache), []string{cacheManifestName, filepath.Base(r3.Dir), filepath.Base(r3.Dir) + cacheOwnerSuffix}; !slices.Equal(got, want) {
 		t.Errorf("cache holds %v, want %v", got, want)
 	}
 }
@@ -225,13 +225,14 @@ func TestBuildCachedKeepsRootInUse(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(c.Dir, tool)); err != nil {
 		t.Errorf("the current root went with its user: %v", err)
 	}
-	if got := len(dirNames(t, cache)); got != 2 {
-		t.Errorf("cache holds %v, want the manifest and one root", dirNames(t, cache))
+	if got := len(dirNames(t, cache)); got != 3 {
+		t.Errorf("cache holds %v, want the manifest, one root and its marker", dirNames(t, cache))
 	}
 }
 
 // A cache made before roots had generations (manifest.json without root,
-// the root in rootfs) is used as it is, and replaced by a rebuild.
+// the root in rootfs) is used as it is, and replaced by a rebuild; its
+// root, which carries no proof of who made it, is left where it is.
 func TestBuildCachedLegacy(t *testing.T) {
 	tool := myTrue(t)
 	cache := filepath.Join(t.TempDir(), "cache")
@@ -253,7 +254,104 @@ func TestBuildCachedLegacy(t *testing.T) {
 	r.Release()
 	touch(t, tool)
 	buildCached(t, cache, tool).Release()
-	if _, err := os.Stat(filepath.Join(cache, cacheRootLegacy)); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("legacy root left after a rebuild: %v", err)
+	if _, err := os.Stat(filepath.Join(cache, cacheRootLegacy, tool)); err != nil {
+		t.Errorf("legacy root, unproven, removed by a rebuild: %v", err)
+	}
+}
+
+// A manifest.json forged beside a directory named like a root does not
+// make it minispawn's: naming no root, naming that directory, or listing
+// it as owned without its marker, the cache is refused, naming the path,
+// and nothing is touched; a marker with the wrong token proves nothing.
+func TestBuildCachedRefusesForgedManifest(t *testing.T) {
+	tool := myTrue(t)
+	for _, forged := range []string{
+		`{"version":1}`,
+		`{"version":1,"root":"rootfs-1111"}`,
+		`{"version":1,"binaries":["/bin/sh"],"root":"rootfs-1111"}`,
+		`{"version":1,"root":"rootfs-1111","owned":{"rootfs-1111":"x"}}`,
+		`{"version":1,"root":"rootfs-2222","owned":{"rootfs-2222":"x"}}`,
+	} {
+		cache := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(cache, "rootfs-1111"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(cache, "rootfs-1111", "data"), []byte("precious\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(cache, cacheManifestName), []byte(forged), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := BuildCached(cache, []string{tool})
+		if !errors.Is(err, ErrNotCache) || !strings.Contains(err.Error(), cache) || !strings.Contains(err.Error(), "refusing") {
+			t.Errorf("manifest %s: BuildCached = %v, want a refusal naming the path", forged, err)
+		}
+		if b, err := os.ReadFile(filepath.Join(cache, "rootfs-1111", "data")); err != nil || string(b) != "precious\n" {
+			t.Errorf("manifest %s: data %q, %v", forged, b, err)
+		}
+		if b, err := os.ReadFile(filepath.Join(cache, cacheManifestName)); err != nil || string(b) != forged {
+			t.Errorf("manifest %s: now %q, %v", forged, b, err)
+		}
+	}
+	// Into a real cache, a directory named like a root and a forged
+	// entry in its manifest with a marker of the wrong token: collection
+	// leaves both.
+	cache := filepath.Join(t.TempDir(), "cache")
+	buildCached(t, cache, tool).Release()
+	m, err := readManifest(cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"rootfs-1111", "rootfs-2222"} {
+		if err := os.MkdirAll(filepath.Join(cache, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(cache, name, "data"), []byte("precious\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(cache, "rootfs-2222"+cacheOwnerSuffix), []byte("guess"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m.Owned["rootfs-2222"] = "0123456789abcdef0123456789abcdef"
+	if err := writeManifest(cache, m); err != nil {
+		t.Fatal(err)
+	}
+	touch(t, tool)
+	buildCached(t, cache, tool).Release()
+	for _, name := range []string{"rootfs-1111", "rootfs-2222"} {
+		if b, err := os.ReadFile(filepath.Join(cache, name, "data")); err != nil || string(b) != "precious\n" {
+			t.Errorf("%s: data %q, %v", name, b, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(cache, m.Root)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the old root made here was not collected: %v", err)
+	}
+}
+
+// A build cut short (marker and manifest entry written, the root half
+// made, the manifest naming no root yet) leaves a cache that is accepted,
+// and the next build collects what it left.
+func TestBuildCachedAfterBuildCutShort(t *testing.T) {
+	tool := myTrue(t)
+	cache := filepath.Join(t.TempDir(), "cache")
+	if err := os.Mkdir(cache, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	name, token, err := newRootName(cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeManifest(cache, &Manifest{Version: manifestVersion, Owned: map[string]string{name: token}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(cache, name, "usr"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := buildCached(t, cache, tool)
+	r.Release()
+	root := filepath.Base(r.Dir)
+	if got, want := dirNames(t, cache), []string{cacheManifestName, root, root + cacheOwnerSuffix}; !slices.Equal(got, want) {
+		t.Errorf("cache holds %v, want %v", got, want)
 	}
 }

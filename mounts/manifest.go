@@ -21,6 +21,13 @@ type Manifest struct {
 	// Root is, in a cache (BuildCached), the directory beside the
 	// manifest that holds the root built from it.
 	Root string `json:"root,omitempty"`
+	// Owned is, in a cache, every root BuildCached made there and has
+	// not removed yet (Root among them), each with the token written at
+	// its making into the marker file beside it (<root>.owner). Only a
+	// root listed here whose marker holds the same token is ever
+	// removed. Caches made before markers have none: their roots are
+	// read but never removed.
+	Owned map[string]string `json:"owned,omitempty"`
 }
 
 // Source is one host file or symlink (Link set) that went into a root.

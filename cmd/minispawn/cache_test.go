@@ -61,6 +61,33 @@ args = ["-c", %q]
 `, name, sleep, cache, script))
 }
 
+// expectCacheRefused runs a container whose root is built from /bin/sh
+// and cached in cache, and checks that the start is refused, naming
+// cache, before anything ran.
+func expectCacheRefused(t *testing.T, cache, who string) {
+	t.Helper()
+	res := runMinispawn(t, 60*time.Second, "-c", echoCacheConfig(t, cache))
+	if res.code != exitSetup || strings.Contains(res.stdout, "ran") ||
+		!strings.Contains(res.stderr, cache) || !strings.Contains(res.stderr, "refusing") {
+		t.Errorf("%s: exit %d, want %d and a refusal naming the path\nstdout:\n%s\nstderr:\n%s",
+			who, res.code, exitSetup, res.stdout, res.stderr)
+	}
+}
+
+// echoCacheConfig is a container whose root is built from /bin/sh and
+// cached in cache, and whose workload says "ran".
+func echoCacheConfig(t *testing.T, cache string) string {
+	return writeConfig(t, fmt.Sprintf(`name = %q
+[rootfs]
+build = ["/bin/sh"]
+cache = %q
+[[workload]]
+name = "sh"
+command = "/bin/sh"
+args = ["-c", "echo ran"]
+`, containerName(t), cache))
+}
+
 // treeState lists every path under dir with its size and mtime.
 func treeState(t *testing.T, dir string) []string {
 	t.Helper()
@@ -107,22 +134,7 @@ func TestCacheRefusesPathItDidNotMake(t *testing.T) {
 	}
 	before := treeState(t, dir)
 	for _, path := range []string{d, f} {
-		name := containerName(t)
-		cfg := writeConfig(t, fmt.Sprintf(`name = %q
-[rootfs]
-build = ["/bin/sh"]
-cache = %q
-[[workload]]
-name = "sh"
-command = "/bin/sh"
-args = ["-c", "echo ran"]
-`, name, path))
-		res := runMinispawn(t, 60*time.Second, "-c", cfg)
-		if res.code != exitSetup || strings.Contains(res.stdout, "ran") ||
-			!strings.Contains(res.stderr, path) || !strings.Contains(res.stderr, "refusing") {
-			t.Errorf("cache = %s: exit %d, want %d and a refusal naming the path\nstdout:\n%s\nstderr:\n%s",
-				path, res.code, exitSetup, res.stdout, res.stderr)
-		}
+		expectCacheRefused(t, path, "cache = "+path)
 	}
 	if after := treeState(t, dir); !slices.Equal(before, after) {
 		t.Errorf("refused caches changed:\nbefore %q\nafter  %q", before, after)
@@ -202,5 +214,35 @@ func TestCacheSharedByTwoContainers(t *testing.T) {
 	stopAlive(t, b, "B")
 	if _, err := os.Stat(filepath.Join(rootB, sleep)); err != nil {
 		t.Errorf("the current root went with B: %v", err)
+	}
+}
+
+// A manifest.json forged beside a user's directory named like a root
+// (mkdir -p fk/rootfs-1111; echo precious > fk/rootfs-1111/data;
+// echo '{"version":1}' > fk/manifest.json) does not make fk a cache:
+// naming no root, or naming that directory, which minispawn did not make,
+// the start is refused naming the path, and the user's data stays.
+func TestCacheRefusesForgedManifest(t *testing.T) {
+	roottest.Require(t)
+	for _, forged := range []string{`{"version":1}`, `{"version":1,"root":"rootfs-1111"}`} {
+		fk := filepath.Join(t.TempDir(), "fk")
+		data := filepath.Join(fk, "rootfs-1111", "data")
+		if err := os.MkdirAll(filepath.Dir(data), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(data, []byte("precious\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(fk, "manifest.json"), []byte(forged+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		before := treeState(t, fk)
+		expectCacheRefused(t, fk, "manifest "+forged)
+		if after := treeState(t, fk); !slices.Equal(before, after) {
+			t.Errorf("manifest %s: refused cache changed:\nbefore %q\nafter  %q", forged, before, after)
+		}
+		if b, err := os.ReadFile(data); err != nil || string(b) != "precious\n" {
+			t.Errorf("manifest %s: %s: %q, %v", forged, data, b, err)
+		}
 	}
 }
