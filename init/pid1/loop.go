@@ -69,6 +69,7 @@ type loop struct {
 	loaded map[string]bool // the workloads of the configuration in force (reload); nil: opts.Workloads
 
 	shutdown *supervise.Decision // OpShutdown, once decided
+	stopAt   time.Time           // the first SIGTERM or SIGINT: the stop budget runs from it
 	code     int                 // the exit code OpDrain decided
 	drain    *drainState         // set once every workload has ended
 	done     bool
@@ -176,6 +177,9 @@ func (l *loop) onSignal(sig syscall.Signal) {
 // workloads (the machine decides that) and for the drain.
 func (l *loop) requestShutdown(sig syscall.Signal) {
 	second := l.shutdown != nil
+	if l.stopAt.IsZero() {
+		l.stopAt = time.Now()
+	}
 	if second {
 		l.log.Warn("shutdown requested again: SIGKILL to everything", "signal", SignalName(sig))
 	} else {

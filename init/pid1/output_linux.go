@@ -78,6 +78,9 @@ const (
 	// dropQueueBytes bounds what a dropping workload's copier queues for
 	// its writer; past it, output is dropped.
 	dropQueueBytes = 512 << 10
+	// pipeBuf is PIPE_BUF: a pipe takes a write of at most this whole or
+	// not at all.
+	pipeBuf = 4096
 	// tailLines and tailLineMax bound what is kept of each workload's
 	// output in memory: the last tailLines lines, each cut to
 	// tailLineMax bytes.
@@ -96,8 +99,9 @@ type outputMux struct {
 	pipes   map[*os.File]struct{} // read ends still open, for flush
 	stopped bool                  // flush has stopped waiting for input
 
-	readers sync.WaitGroup // lossless copiers
-	queued  sync.WaitGroup // dropping workloads' writers
+	readers sync.WaitGroup               // lossless copiers
+	queued  sync.WaitGroup               // dropping workloads' writers
+	queues  map[*dropQueue]*outputStream // dropping writers not yet ended, for flush
 }
 
 // outputSink is one descriptor output is written to. Its lock keeps a
@@ -115,9 +119,13 @@ type outputStream struct {
 	dropped      atomic.Uint64 // lines
 	droppedBytes atomic.Uint64
 	direct       atomic.Bool // the last run wrote to the terminal directly
-	mu           sync.Mutex
-	tail         [][]byte // ring of the last lines
-	next         int
+	// writing is what a lossless copier has handed to a write that has
+	// not returned: what is lost if miniinit exits before the reader
+	// takes it.
+	writing atomic.Int64
+	mu      sync.Mutex
+	tail    [][]byte // ring of the last lines
+	next    int
 }
 
 // copier is one pipe's copier for one run.
@@ -130,6 +138,11 @@ type copier struct {
 	frag   []byte     // the tail's unfinished line (up to tailLineMax)
 	// episode counts what one stretch of dropping lost, for its warning.
 	episodeLines, episodeBytes uint64
+	// episodeWrites is the writer's count of writes when the stretch
+	// began: a read that finds room in the queue ends the stretch only
+	// once the writer has written since, or output that does not move
+	// would "move again" whenever a small read fits.
+	episodeWrites uint64
 }
 
 // newOutputMux makes the copiers' shared state for stdout and stderr
@@ -140,6 +153,7 @@ func newOutputMux(stdout, stderr int, log *slog.Logger) *outputMux {
 		log:     log,
 		streams: map[string]*outputStream{},
 		pipes:   map[*os.File]struct{}{},
+		queues:  map[*dropQueue]*outputStream{},
 	}
 	m.sinks[0] = &outputSink{fd: stdout, name: "stdout"}
 	m.sinks[1] = &outputSink{fd: stderr, name: "stderr"}
@@ -212,6 +226,9 @@ func (m *outputMux) open(name string, prefix, drop bool) (stdout, stderr *os.Fil
 		c := &copier{m: m, s: s, sink: m.sinks[i], prefix: pfx}
 		if drop {
 			c.q = newDropQueue()
+			m.mu.Lock()
+			m.queues[c.q] = s
+			m.mu.Unlock()
 			m.queued.Add(1)
 			go c.q.write(m, c.sink, s, r[i])
 		}
@@ -395,7 +412,12 @@ func (c *copier) take(b []byte, flush bool) (int, error) {
 // says b is a batch from the pool, which the queue then owns.
 func (c *copier) put(b []byte, pooled bool) error {
 	if c.q == nil {
-		return c.sink.write(b)
+		c.s.writing.Add(int64(len(b)))
+		err := c.sink.write(b)
+		if err == nil {
+			c.s.writing.Add(-int64(len(b)))
+		}
+		return err
 	}
 	if !pooled {
 		ob := batches.Get().(*[]byte)
@@ -406,13 +428,14 @@ func (c *copier) put(b []byte, pooled bool) error {
 		return errPipeGone
 	}
 	if c.q.offer(b) {
-		if c.episodeLines+c.episodeBytes > 0 {
+		if c.episodeLines+c.episodeBytes > 0 && c.q.writes.Load() != c.episodeWrites {
 			c.noteStopped("output moves again")
 		}
 		return nil
 	}
 	nl := uint64(bytes.Count(b, []byte("\n")))
 	if c.episodeLines+c.episodeBytes == 0 {
+		c.episodeWrites = c.q.writes.Load()
 		c.m.log.Warn("output blocked: dropping it (log_overflow = \"drop\")", "workload", c.s.name, "to", c.sink.name)
 	}
 	c.episodeLines += nl
@@ -440,6 +463,12 @@ var errPipeGone = errors.New("the descriptor's reader is gone")
 // the thread is as it was; on an error it stays locked, with the signal
 // the write raised pending, and the caller's goroutine must end.
 func (k *outputSink) write(b []byte) error {
+	return k.writeEach(b, len(b), nil)
+}
+
+// writeEach is write in pieces of at most piece bytes, calling done with
+// each once it is written.
+func (k *outputSink) writeEach(b []byte, piece int, done func([]byte)) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	runtime.LockOSThread()
@@ -448,9 +477,15 @@ func (k *outputSink) write(b []byte) error {
 		set.Val[(s-1)/64] |= 1 << ((uint(s) - 1) % 64)
 	}
 	masked := unix.PthreadSigmask(unix.SIG_BLOCK, &set, &old) == nil
-	err := writeFull(k.fd, b)
-	if err != nil {
-		return err
+	for len(b) > 0 {
+		n := min(piece, len(b))
+		if err := writeFull(k.fd, b[:n]); err != nil {
+			return err
+		}
+		if done != nil {
+			done(b[:n])
+		}
+		b = b[n:]
 	}
 	if masked {
 		_ = unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
@@ -484,8 +519,10 @@ func writeFull(fd int, b []byte) error {
 // dropQueue is what a dropping workload's copier hands its writer.
 type dropQueue struct {
 	ch     chan []byte
-	bytes  atomic.Int64
-	broken atomic.Bool // the writer's write failed: it ended
+	bytes  atomic.Int64  // queued or being written
+	lines  atomic.Int64  // the newlines in bytes
+	broken atomic.Bool   // the writer's write failed: it ended
+	writes atomic.Uint64 // the writer's writes so far
 }
 
 func newDropQueue() *dropQueue {
@@ -497,13 +534,23 @@ func (q *dropQueue) offer(b []byte) bool {
 	if q.bytes.Load()+int64(len(b)) > dropQueueBytes {
 		return false
 	}
+	nl := int64(bytes.Count(b, []byte("\n")))
+	q.bytes.Add(int64(len(b)))
+	q.lines.Add(nl)
 	select {
 	case q.ch <- b:
-		q.bytes.Add(int64(len(b)))
 		return true
 	default:
+		q.bytes.Add(-int64(len(b)))
+		q.lines.Add(-nl)
 		return false
 	}
+}
+
+// done takes b, written or not, off the queue's counts.
+func (q *dropQueue) done(b []byte) {
+	q.bytes.Add(-int64(len(b)))
+	q.lines.Add(-int64(bytes.Count(b, []byte("\n"))))
 }
 
 // close ends the queue; the writer writes what is in it and ends.
@@ -518,14 +565,22 @@ func (q *dropQueue) close(c *copier) {
 // the pipe's read end, so the workload's next write fails as the
 // copier's would, and ends locked to its thread (see sink.write).
 func (q *dropQueue) write(m *outputMux, k *outputSink, s *outputStream, r *os.File) {
-	defer m.queued.Done()
+	defer func() {
+		m.mu.Lock()
+		delete(m.queues, q)
+		m.mu.Unlock()
+		m.queued.Done()
+	}()
 	for b := range q.ch {
 		if q.broken.Load() {
-			q.bytes.Add(-int64(len(b)))
+			q.done(b)
 			continue
 		}
-		err := k.write(b)
-		q.bytes.Add(-int64(len(b)))
+		// In pieces of PIPE_BUF, each counted off the queue once
+		// written: a pipe takes such a write whole or not at all, so
+		// what flush counts as dropped at exit was not delivered.
+		err := k.writeEach(b, pipeBuf, q.done)
+		q.writes.Add(1)
 		ob := b[:0]
 		batches.Put(&ob)
 		if err != nil {
@@ -655,20 +710,27 @@ func (m *outputMux) dropped() map[string]outputDrops {
 	return out
 }
 
-// flush returns once every copier has written everything it read: it
-// waits for the pipes' ends (every copy of every write end closed: the
-// workloads and whatever they left have gone), at most wait; then it
-// stops waiting for input, so a pipe a survivor still holds is read only
-// until it is dry. The writes themselves take as long as the reader of
-// stdout does (minispawn exits only once all output is delivered), but
-// for a dropping workload's queue, which gets at most wait more.
-func (m *outputMux) flush(wait time.Duration) {
+// flush returns once every copier has written everything it read, and
+// reports whether it did: it waits for the pipes' ends (every copy of
+// every write end closed: the workloads and whatever they left have
+// gone), at most wait; then it stops waiting for input, so a pipe a
+// survivor still holds is read only until it is dry. The lossless writes
+// take as long as the reader of stdout does (miniinit exits only once all
+// output is delivered), or until stop is closed (the stop budget ran
+// out): then flush returns false at once, and what was not written is
+// abandoned (undelivered says how much). A dropping workload's queue,
+// which never waits for its reader, gets at most wait more; what is then
+// still queued is counted as dropped, with a warning.
+func (m *outputMux) flush(wait time.Duration, stop <-chan struct{}) bool {
 	done := make(chan struct{})
 	go func() { m.readers.Wait(); close(done) }()
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
 	case <-done:
+	case <-stop:
+		m.discardQueues()
+		return false
 	case <-timer.C:
 		m.mu.Lock()
 		m.stopped = true
@@ -676,12 +738,58 @@ func (m *outputMux) flush(wait time.Duration) {
 			_ = r.SetReadDeadline(time.Now())
 		}
 		m.mu.Unlock()
-		<-done
+		select {
+		case <-done:
+		case <-stop:
+			m.discardQueues()
+			return false
+		}
 	}
 	queued := make(chan struct{})
 	go func() { m.queued.Wait(); close(queued) }()
+	t := time.NewTimer(wait)
+	defer t.Stop()
 	select {
 	case <-queued:
-	case <-time.After(wait):
+	case <-t.C:
+		m.discardQueues()
+	case <-stop:
+		m.discardQueues()
+		return false
 	}
+	return true
+}
+
+// discardQueues counts what the dropping workloads' writers still hold
+// as dropped, and warns about it: miniinit exits without it. A write in
+// progress is counted whole: its reader had not taken any of it, or the
+// write would have returned.
+func (m *outputMux) discardQueues() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for q, s := range m.queues {
+		delete(m.queues, q)
+		lines, n := q.lines.Swap(0), q.bytes.Swap(0)
+		if n <= 0 {
+			continue
+		}
+		s.dropped.Add(uint64(max(lines, 0)))
+		s.droppedBytes.Add(uint64(n))
+		m.log.Warn("output dropped at exit: its reader did not take it (log_overflow = \"drop\")",
+			"workload", s.name, "dropped_lines", lines, "dropped_bytes", n)
+	}
+}
+
+// undelivered returns, by workload, the bytes of lossless output that a
+// write has not delivered (the write still waits for the reader).
+func (m *outputMux) undelivered() map[string]int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]int64{}
+	for name, s := range m.streams {
+		if n := s.writing.Load(); n > 0 {
+			out[name] = n
+		}
+	}
+	return out
 }

@@ -94,7 +94,7 @@ func TestOutputPrefixAndTail(t *testing.T) {
 	writeTo(t, e, "oops\n")
 	writeTo(t, o2, "plain\n")
 	writeTo(t, e2, "")
-	m.flush(5 * time.Second)
+	m.flush(5*time.Second, nil)
 	got := out.text(t)
 	var web, db []string
 	for _, l := range strings.SplitAfter(got, "\n") {
@@ -152,7 +152,7 @@ func TestOutputExactWithoutPrefix(t *testing.T) {
 			o, e, _ := m.open("w", false, false)
 			e.Close()
 			writeTo(t, o, data)
-			m.flush(5 * time.Second)
+			m.flush(5*time.Second, nil)
 			if got := out.text(t); got != data {
 				t.Errorf("output altered: %d bytes, want %d", len(got), len(data))
 			}
@@ -182,7 +182,7 @@ func TestOutputPrefixedLongLine(t *testing.T) {
 	e.Close()
 	long := string(bytes.Repeat([]byte("0123456789"), 3*outputChunk/10+7))
 	writeTo(t, o, long+"\nafter\n")
-	m.flush(5 * time.Second)
+	m.flush(5*time.Second, nil)
 	pieces := strings.SplitAfter(out.text(t), "\n")
 	var joined strings.Builder
 	for _, p := range pieces[:len(pieces)-2] {
@@ -242,7 +242,7 @@ func TestOutputBlockedStdoutHoldsWorkload(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the workload never finished once stdout moved")
 	}
-	m.flush(10 * time.Second)
+	m.flush(10*time.Second, nil)
 	got := out.text(t)
 	lines := (total + 100*len(line) - 1) / (100 * len(line)) * 100 // whole chunks
 	if n := strings.Count(got, "chatty: "+line); n != lines || len(got) != lines*(len(line)+len("chatty: ")) {
@@ -282,7 +282,7 @@ func TestOutputDropMode(t *testing.T) {
 		t.Fatal("the workload was held up by a blocked stdout")
 	}
 	out.start() // stdout moves again
-	m.flush(10 * time.Second)
+	m.flush(10*time.Second, nil)
 	d := m.dropped()["chatty"]
 	if d.Lines == 0 || d.Bytes != d.Lines*uint64(len(line)+len("chatty: ")) {
 		t.Fatalf("dropped %+v", d)
@@ -321,7 +321,7 @@ func TestOutputReaderGone(t *testing.T) {
 				t.Fatalf("write: %v, want EPIPE", err)
 			}
 			o.Close()
-			m.flush(5 * time.Second)
+			m.flush(5*time.Second, nil)
 			if !strings.Contains(logs.String(), "broken pipe") {
 				t.Errorf("no warning: %q", logs.String())
 			}
@@ -350,7 +350,7 @@ func TestOutputReadersPark(t *testing.T) {
 	for _, w := range ws {
 		w.Close()
 	}
-	m.flush(5 * time.Second)
+	m.flush(5*time.Second, nil)
 }
 
 func threads(t *testing.T) int {
@@ -402,7 +402,7 @@ func TestOutputSlowStdoutLosesNothing(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("read %d of %d bytes in 30s", got, lines*100)
 	}
-	m.flush(5 * time.Second)
+	m.flush(5*time.Second, nil)
 	if _, dropped, _ := m.tail("steady", 0); dropped != 0 || got != lines*100 {
 		t.Errorf("read %d bytes of %d, %d lines dropped", got, lines*100, dropped)
 	}
@@ -432,7 +432,7 @@ func BenchmarkOutputPrefixed(b *testing.B) {
 		}
 	}
 	o.Close()
-	m.flush(10 * time.Second)
+	m.flush(10*time.Second, nil)
 	b.StopTimer()
 	if d := m.dropped()["w1"]; d.Lines != 0 {
 		b.Fatalf("%d lines dropped", d.Lines)
@@ -458,7 +458,7 @@ func TestOutputSplitLinesAndShortLines(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // the reader takes "hel" alone
 	empties := strings.Repeat("\n", 2*outputChunk)
 	writeTo(t, o, "lo\n"+empties)
-	m.flush(10 * time.Second)
+	m.flush(10*time.Second, nil)
 	pfx := name + ": "
 	want := pfx + "hello\n" + strings.Repeat(pfx+"\n", len(empties))
 	if got := out.text(t); got != want {

@@ -1,10 +1,12 @@
 package pid1
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"time"
 
 	"github.com/minispawn/minispawn/init/hostlink"
@@ -72,12 +74,13 @@ func Run(opts Options) int {
 	return code
 }
 
-// finish lets the output of the last workloads reach stdout and stderr,
-// all of it however slow their reader (a pipe a survivor still holds is
-// read until it is dry, after a second), and closes what the run opened.
+// finish lets the output of the last workloads reach stdout and stderr
+// (a pipe a survivor still holds is read until it is dry, after a
+// second), and closes what the run opened. See flushOutput for how long
+// it waits.
 func (l *loop) finish() {
 	if l.out != nil {
-		l.out.flush(time.Second)
+		l.flushOutput()
 	}
 	if l.notify != nil {
 		l.notify.Close()
@@ -282,4 +285,70 @@ func (l *loop) setupSupervision() error {
 		}
 	}
 	return nil
+}
+
+// flushOutput waits for the last output to be written, however slow its
+// reader, while it still answers `ctl status` and signals: waiting for
+// the reader is bounded by nothing but a shutdown. Once SIGTERM or SIGINT
+// has come (before the end of the run, or during this wait), the wait
+// ends when the stop budget, counted from that signal, runs out, or at a
+// second such signal; then what was not written is abandoned, and a
+// warning (through the log, which drops rather than block) says how many
+// bytes of which workload were not delivered.
+func (l *loop) flushOutput() {
+	stop := make(chan struct{})
+	done := make(chan bool, 1)
+	go func() { done <- l.out.flush(time.Second, stop) }()
+	var budget <-chan time.Time
+	startBudget := func() {
+		budget = time.NewTimer(time.Until(l.stopAt.Add(l.budget()))).C
+	}
+	if !l.stopAt.IsZero() {
+		startBudget()
+	}
+	abandon := func(why string) {
+		close(stop)
+		<-done
+		for name, n := range l.out.undelivered() {
+			l.log.Warn("output not delivered: "+why, "workload", name, "bytes", n)
+		}
+	}
+	for {
+		select {
+		case <-done:
+			return
+		case <-budget:
+			abandon("the stop budget ran out while its reader did not take it")
+			return
+		case s := <-l.sigs:
+			sig := s.(syscall.Signal)
+			if sig != unix.SIGTERM && sig != unix.SIGINT {
+				continue
+			}
+			if l.stopAt.IsZero() {
+				l.stopAt = time.Now()
+				l.log.Info("shutdown requested while output is written: waiting at most the stop budget", "signal", SignalName(sig), "budget", l.budget())
+				startBudget()
+				continue
+			}
+			abandon("shutdown requested again while its reader did not take it")
+			return
+		case ev := <-l.events:
+			if c, ok := ev.(*ctlRequest); ok {
+				l.flushControl(c)
+			}
+		}
+	}
+}
+
+// flushControl answers a control request while the run's last output is
+// written: status and logs, as ever; anything else is refused, since
+// nothing may start any more.
+func (l *loop) flushControl(c *ctlRequest) {
+	switch c.req.Op {
+	case "status", "logs":
+		l.onControl(c)
+	default:
+		c.reply <- ControlResponse{Error: fmt.Sprintf("%s: miniinit is exiting (writing the last output)", c.req.Op)}
+	}
 }
