@@ -116,8 +116,13 @@
 //	# miniinit; "drop" never makes it wait: what does not fit in a
 //	# 512 KiB queue is dropped, with a warning on stderr when dropping
 //	# starts and when output moves again, and counted in `ctl status`,
-//	# `ctl logs` and the report. For every workload that does not set its
-//	# own.
+//	# `ctl logs` and the report; at exit the queue gets one second more,
+//	# and what is left in it is counted as dropped. With "block", miniinit
+//	# exits only once its reader has taken all output, however long that
+//	# takes, but once SIGTERM or SIGINT has come, at most until
+//	# stop_budget runs out (or a second one): then what was not written
+//	# is abandoned, with a warning. For every workload that does not set
+//	# its own.
 //	log_overflow = "block"
 //
 //	# The confinement the whole container runs under (miniinit and every

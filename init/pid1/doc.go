@@ -116,7 +116,10 @@
 //   - Output goes through pipes and a copier per pipe (output_linux.go):
 //     every byte by default, with back-pressure on the workload (never on
 //     the loop), line prefixes, an in-memory tail; dropping, counted, only
-//     where a workload chose it (log_overflow = "drop").
+//     where a workload chose it (log_overflow = "drop"). At exit the
+//     loop waits for the last output while answering control and
+//     signals, bounded by the stop budget once SIGTERM has come
+//     (run.go, flushOutput).
 //   - With no main workload the run ends at SIGTERM or SIGINT, at an
 //     essential workload's failure, or once every workload has ended for
 //     good; the exit code is 0 unless one failed (package supervise).
