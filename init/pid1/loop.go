@@ -167,6 +167,9 @@ func (l *loop) onSignal(sig syscall.Signal) {
 		if l.main != nil && l.main.cur != nil && l.main.cur.running {
 			l.lastSignal = sig
 		}
+		if (sig == unix.SIGTERM || sig == unix.SIGINT) && l.stopAt.IsZero() {
+			l.stopAt = time.Now() // bounds the wait for the last output (flushOutput)
+		}
 		l.log.Info("forwarding signal", "signal", SignalName(sig))
 		l.handle(supervise.SignalReceived{Signal: sig})
 	}
