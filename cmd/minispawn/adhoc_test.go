@@ -90,7 +90,13 @@ args = ["-c", "echo host=$(busybox hostname) foo=$FOO bar=$BAR pwd=$(pwd); busyb
 	checkNothingLeft(t, before, fileName, "")
 
 	plan := runMinispawn(t, 10*time.Second, append([]string{"check", "-c", cfg}, flags...)...)
-	for _, want := range []string{"minispawn/" + name + "/memory.limit_in_bytes = 67108864", "minispawn/" + name + "/pids.max = 30", "remount / read-only"} {
+	// The memory limit's file is memory.limit_in_bytes on v1, memory.max
+	// on v2.
+	memory := "minispawn/" + name + "/memory.limit_in_bytes = 67108864"
+	if !strings.Contains(plan.stdout, memory) {
+		memory = "minispawn/" + name + "/memory.max = 67108864"
+	}
+	for _, want := range []string{memory, "minispawn/" + name + "/pids.max = 30", "remount / read-only"} {
 		if !strings.Contains(plan.stdout, want) {
 			t.Errorf("check with flags does not show %q:\n%s%s", want, plan.stdout, plan.stderr)
 		}
