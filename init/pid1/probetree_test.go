@@ -19,12 +19,7 @@ func TestProbeChildrenKilled(t *testing.T) {
 		if !cgroups {
 			escape = `perl -e 'setpgrp(0, 0); exec \"sleep\", \"1000\"' & sleep 0.05; exit 0`
 		}
-		s := newSup(t, "", `
-[[workload]]
-name = "app"
-command = "HELPER"
-args = ["mark", "DIR/app"]
-main = true
+		s := newSup(t, "", markApp+`
 [[workload]]
 name = "w"
 command = "HELPER"

@@ -23,12 +23,7 @@ import (
 // accepted as victim's.
 func TestNotifyImpostor(t *testing.T) {
 	forEachTracking(t, func(t *testing.T, o runOpts, cgroups bool) {
-		s := newSup(t, "", `
-[[workload]]
-name = "app"
-command = "HELPER"
-args = ["mark", "DIR/app"]
-main = true
+		s := newSup(t, "", markApp+`
 [[workload]]
 name = "victim"
 command = "/bin/sh"

@@ -22,12 +22,7 @@ command = "/bin/sh"
 args = ["-c", "trap 'sleep 1; exit 0' TERM; echo start $$ >> DIR/slow; while :; do sleep 0.05; done"]
 stop_timeout = "5s"
 `
-	s := newSup(t, "", `
-[[workload]]
-name = "app"
-command = "HELPER"
-args = ["mark", "DIR/app"]
-main = true
+	s := newSup(t, "", markApp+`
 `+slow)
 	s.start()
 	waitFile(t, filepath.Join(s.dir, "slow")) // its trap is set

@@ -32,12 +32,7 @@ import (
 func TestSideBySide(t *testing.T) {
 	roottest.Require(t)
 	roottest.Need(t, cgroupParentForTest() != "", "no cgroup2 hierarchy mounted")
-	const conf = `
-[[workload]]
-name = "app"
-command = "HELPER"
-args = ["mark", "DIR/app"]
-main = true
+	const conf = markApp + `
 [[workload]]
 name = "db"
 command = "/bin/sh"

@@ -79,12 +79,7 @@ func withArg(t *testing.T, root int, arg string) []int {
 // restarts without cgroup2.)
 func TestStopKillsTree(t *testing.T) {
 	forEachTracking(t, func(t *testing.T, o runOpts, cgroups bool) {
-		s := newSup(t, "", `
-[[workload]]
-name = "app"
-command = "HELPER"
-args = ["mark", "DIR/app"]
-main = true
+		s := newSup(t, "", markApp+`
 [[workload]]
 name = "w"
 command = "/bin/sh"
@@ -130,12 +125,7 @@ stop_timeout = "1s"
 // follows the stop signal. (It met SIGKILL at stop_timeout instead.)
 func TestStopSendsCont(t *testing.T) {
 	forEachTracking(t, func(t *testing.T, o runOpts, cgroups bool) {
-		s := newSup(t, "", `
-[[workload]]
-name = "app"
-command = "HELPER"
-args = ["mark", "DIR/app"]
-main = true
+		s := newSup(t, "", markApp+`
 [[workload]]
 name = "w"
 command = "HELPER"
@@ -176,12 +166,7 @@ stop_timeout = "20s"
 func TestCrashLoopLeavesNoCgroups(t *testing.T) {
 	roottest.Require(t)
 	roottest.Need(t, cgroupParentForTest() != "", "no cgroup2 hierarchy mounted")
-	s := newSup(t, "", `
-[[workload]]
-name = "app"
-command = "HELPER"
-args = ["mark", "DIR/app"]
-main = true
+	s := newSup(t, "", markApp+`
 [[workload]]
 name = "flap"
 command = "/bin/sh"

@@ -34,6 +34,16 @@ type sup struct {
 
 // newSup writes a configuration: body (workloads and keys) after the
 // container's name, a root, the control socket and the report.
+// markApp is a main workload that marks its start in DIR/app and runs
+// until its SIGTERM: the steady main of tests about other workloads.
+const markApp = `
+[[workload]]
+name = "app"
+command = "HELPER"
+args = ["mark", "DIR/app"]
+main = true
+`
+
 func newSup(t *testing.T, init, body string) *sup {
 	t.Helper()
 	dir := t.TempDir()
