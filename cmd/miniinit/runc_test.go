@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,8 +131,8 @@ func makeBusyboxRoot(t *testing.T, root string) {
 			t.Fatal(err)
 		}
 	}
-	copyExec(t, "/bin/busybox", filepath.Join(root, "bin", "busybox"))
-	copyExec(t, miniinitBin, filepath.Join(root, "sbin", "miniinit"))
+	roottest.CopyExec(t, "/bin/busybox", filepath.Join(root, "bin", "busybox"))
+	roottest.CopyExec(t, miniinitBin, filepath.Join(root, "sbin", "miniinit"))
 	list, err := exec.Command("/bin/busybox", "--list").Output()
 	if err != nil {
 		t.Fatalf("busybox --list (is busybox-static installed?): %v", err)
@@ -145,25 +144,6 @@ func makeBusyboxRoot(t *testing.T, root string) {
 		if err := os.Symlink("busybox", filepath.Join(root, "bin", applet)); err != nil {
 			t.Fatal(err)
 		}
-	}
-}
-
-func copyExec(t *testing.T, from, to string) {
-	t.Helper()
-	in, err := os.Open(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
 	}
 }
 

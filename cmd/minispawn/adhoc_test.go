@@ -22,7 +22,7 @@ func busyboxRoot(t *testing.T) string {
 	if _, err := os.Stat("/bin/busybox"); err != nil {
 		t.Fatalf("busybox-static is needed (contrib/scripts/deps.sh installs it): %v", err)
 	}
-	copyInto(t, "/bin/busybox", filepath.Join(root, "bin", "busybox"))
+	roottest.CopyExec(t, "/bin/busybox", filepath.Join(root, "bin", "busybox"))
 	if err := os.Symlink("busybox", filepath.Join(root, "bin", "sh")); err != nil {
 		t.Fatal(err)
 	}

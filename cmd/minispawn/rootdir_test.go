@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,26 +14,6 @@ import (
 
 	"github.com/minispawn/minispawn/init/roottest"
 )
-
-// copyInto copies the host file src to dst (mode 0755).
-func copyInto(t *testing.T, src, dst string) {
-	t.Helper()
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // TestRootDirLeftUnchanged: the issue's scenario. A busybox root without
 // /proc, /sys, /dev or /run, with [[mount]] targets it lacks (/data,
@@ -199,7 +178,7 @@ args = ["sleep", "600"]
 func TestCtlReadOnlyRoot(t *testing.T) {
 	roottest.Require(t)
 	root := busyboxRoot(t)
-	copyInto(t, filepath.Join(binDir, "miniinit"), filepath.Join(root, "bin", "miniinit"))
+	roottest.CopyExec(t, filepath.Join(binDir, "miniinit"), filepath.Join(root, "bin", "miniinit"))
 	name := containerName(t)
 	before := treeDigest(t, root)
 	cfg := writeConfig(t, fmt.Sprintf(`name = %q

@@ -3,7 +3,6 @@ package pid1
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -150,7 +149,7 @@ func TestWorkingDirectory(t *testing.T) {
 func TestProcessName(t *testing.T) {
 	dir := t.TempDir()
 	odd := filepath.Join(dir, "3")
-	copyFile(t, bin.miniinit, odd)
+	roottest.CopyExec(t, bin.miniinit, odd)
 	saved := bin.miniinit
 	bin.miniinit = odd
 	defer func() { bin.miniinit = saved }()
@@ -162,25 +161,6 @@ func TestProcessName(t *testing.T) {
 	}
 	_ = unix.Kill(helper, unix.SIGKILL)
 	r.wait(10 * time.Second)
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	in, err := os.Open(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // procSelfScript prints $$ and what /proc/self resolves to in the same
